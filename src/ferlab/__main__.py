@@ -1,0 +1,5 @@
+import sys
+
+from ferlab.cli import main
+
+sys.exit(main())

@@ -1,0 +1,132 @@
+"""Genome -> the minimal dense CPPN the FER paper uses, exactly, with where each weight came from.
+
+The paper's rules: inputs are layer 0; a node's layer is one more than its deepest source; a
+value needed in a later layer is copied forward by an identity "cache" neuron in every layer in
+between; outputs are carried to the last layer. Each activation group's width is its largest
+count in any one layer (cache included). A greyscale genome first gets identity nodes hue and
+saturation fed from ``ink`` with weight 0, so every dense network outputs (h, s, v).
+
+Only nodes that can reach an output are kept: the rest cannot change the picture.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ferlab.canvas import INPUT_LABELS
+from ferlab.dense import CACHE, GREY, OUTPUT, ZERO, Arch, DenseCPPN
+from ferlab.genome import COLOUR_OUTPUTS, GeneId, Genome, Link, Node
+
+#: Ids for the hue/saturation nodes added to a greyscale genome (branch -1: never in a file).
+GREY_HUE: GeneId = (-1, 1)
+GREY_SAT: GeneId = (-1, 2)
+
+
+def _with_colour_outputs(genome: Genome) -> tuple[Genome, set[int]]:
+    """A greyscale genome plus hue/saturation identity nodes fed from ink with weight 0."""
+    outs = genome.output_ids()
+    if "ink" not in outs:
+        return genome, set()
+    ink = outs["ink"]
+    nodes = tuple(replace(n, label="brightness") if n.id == ink else n for n in genome.nodes)
+    nodes += (Node(GREY_HUE, "out", "identity", "hue"), Node(GREY_SAT, "out", "identity", "saturation"))
+    n = len(genome.links)
+    links = genome.links + (Link((-1, 3), ink, GREY_HUE, 0.0), Link((-1, 4), ink, GREY_SAT, 0.0))
+    return replace(genome, nodes=nodes, links=links), {n, n + 1}
+
+
+def layerize(genome: Genome) -> DenseCPPN:
+    """The genome as a DenseCPPN whose image equals the genome's (up to float rounding).
+
+    The result's ``origin`` maps every dense weight to its genome link index (or ZERO, CACHE,
+    OUTPUT, GREY); ``neurons`` names the genome node each neuron carries, per layer.
+    """
+    genome.validate()
+    n_links = len(genome.links)
+    g, grey_links = _with_colour_outputs(genome)
+    depth = g.depths()
+    outs = g.output_ids()
+    out_ids = [outs[k] for k in COLOUR_OUTPUTS]
+    last = max(depth[o] for o in out_ids)
+    acts = {n.id: n.activation for n in g.nodes}
+    order = {n.id: i for i, n in enumerate(g.nodes)}
+
+    # Keep the ancestors of the outputs (and always the inputs).
+    incoming = g.sources()
+    keep = set(g.input_ids().values())
+    stack = list(out_ids)
+    while stack:
+        t = stack.pop()
+        if t not in keep:
+            keep.add(t)
+            stack.extend(g.links[i].source for i in incoming[t])
+
+    # The last layer that reads each kept value (outputs are read by the output kernel).
+    last_read = {nid: depth[nid] for nid in keep}
+    for i, l in enumerate(g.links):
+        if l.source in keep and l.target in keep:
+            last_read[l.source] = max(last_read[l.source], depth[l.target] - 1)
+    for o in out_ids:
+        last_read[o] = last
+
+    # Per layer: cache entries (values carried through) and node entries grouped by activation.
+    layer_cache: list[list[GeneId]] = [[] for _ in range(last + 1)]
+    layer_nodes: list[dict[str, list[GeneId]]] = [{} for _ in range(last + 1)]
+    for nid in sorted(keep, key=lambda x: (depth[x], order[x])):
+        d = depth[nid]
+        if d > 0:
+            layer_nodes[d].setdefault(acts[nid], []).append(nid)
+        for layer in range(d + 1, last_read[nid] + 1):
+            layer_cache[layer].append(nid)
+    n_cache = max(len(c) for c in layer_cache[1:])
+    act_names = sorted({a for ln in layer_nodes for a in ln})
+    widths = {a: max(len(ln.get(a, [])) for ln in layer_nodes[1:]) for a in act_names}
+    groups = ([("cache", n_cache)] if n_cache else []) + [(a, widths[a]) for a in act_names if widths[a]]
+    arch = Arch(last, tuple(groups))
+    width = arch.width
+    offsets, off = {}, n_cache
+    for a in act_names:
+        offsets[a] = off
+        off += widths[a]
+
+    # Column of each value in each layer: layer 0 is the inputs x, y, d, bias.
+    inputs = g.input_ids()
+    pos: list[dict[GeneId, int]] = [{inputs[k]: i for i, k in enumerate(INPUT_LABELS)}]
+    neurons: list[tuple] = [tuple(inputs[k] for k in INPUT_LABELS)]
+    for layer in range(1, last + 1):
+        p: dict[GeneId, int] = {}
+        col_node: list = [None] * width
+        for i, nid in enumerate(layer_cache[layer]):
+            p[nid] = i
+            col_node[i] = nid
+        for a, ids in layer_nodes[layer].items():
+            for i, nid in enumerate(ids):
+                p[nid] = offsets[a] + i
+                col_node[offsets[a] + i] = nid
+        pos.append(p)
+        neurons.append(tuple(col_node))
+
+    shapes = arch.kernel_shapes()
+    kernels = [np.zeros(s, np.float64) for s in shapes]
+    origin = [np.full(s, ZERO, np.int64) for s in shapes]
+    for layer in range(1, last + 1):
+        k, src_pos, dst_pos = layer - 1, pos[layer - 1], pos[layer]
+        for nid in layer_cache[layer]:
+            kernels[k][src_pos[nid], dst_pos[nid]] = 1.0
+            origin[k][src_pos[nid], dst_pos[nid]] = CACHE
+        for ids in layer_nodes[layer].values():
+            for nid in ids:
+                for li in incoming[nid]:
+                    link = g.links[li]
+                    r, c = src_pos[link.source], dst_pos[nid]
+                    kernels[k][r, c] += link.weight
+                    if origin[k][r, c] == ZERO:  # a duplicated link keeps its first index
+                        origin[k][r, c] = GREY if li in grey_links else li
+    for j, o in enumerate(out_ids):
+        kernels[-1][pos[last][o], j] = 1.0
+        origin[-1][pos[last][o], j] = OUTPUT
+    assert all(int(o.max()) < n_links for o in origin)
+    meta = {"name": genome.meta.get("name", "genome"), "layerized": "true"}
+    return DenseCPPN(arch, tuple(k.astype(np.float32) for k in kernels), tuple(origin),
+                     tuple(neurons) + (tuple(out_ids),), meta)
