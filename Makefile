@@ -25,7 +25,7 @@ demo: $(STAMP)
 	$(VENV)/bin/ferlab demo -o demo-out
 
 test: $(STAMP) browser
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)
 	for f in benchmarks/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -1,0 +1,194 @@
+"""ferlab info | render | layerize | features | demo."""
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("info", help="describe a genome or dense network",
+                       description="Describe a genome (zip/xml/json) or dense network (.npz): "
+                                   "nodes, links, activations, depth, layerized architecture, labels.")
+    p.add_argument("target", help="genome (.zip/.xml/.json) or dense network (.npz)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("render", help="render a genome or dense network to PNG",
+                       description="Render a genome or dense network to a PNG image.")
+    p.add_argument("target", help="genome (.zip/.xml/.json) or dense network (.npz)")
+    p.add_argument("--res", default="256", help="resolution: N or WxH (default 256)")
+    p.add_argument("--window", default=None,
+                   help="region of the plane xmin,xmax,ymin,ymax (default -1,1,-1,1); zoom with e.g. -0.5,0.5,-0.5,0.5")
+    p.add_argument("-o", "--output", default=None, help="output PNG (default: NAME.png)")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("layerize", help="convert a genome into the paper's dense CPPN (.npz)",
+                       description="Convert a genome into the minimal dense CPPN MLP of the FER paper "
+                                   "and write it in the paper's .npz layout.")
+    p.add_argument("target", help="genome (.zip/.xml/.json)")
+    p.add_argument("-o", "--output", default=None, help="output .npz (default: NAME.npz)")
+    p.set_defaults(func=cmd_layerize)
+
+    p = sub.add_parser("features", help="draw every neuron's map (PNG or PDF)",
+                       description="The paper's feature-map figure: one tile per neuron (dense: one row "
+                                   "per layer; genome: one row per depth), diverging colormap in [-1, 1].")
+    p.add_argument("target", help="genome (.zip/.xml/.json) or dense network (.npz)")
+    p.add_argument("--res", type=int, default=48, help="tile resolution (default 48)")
+    p.add_argument("--dense", action="store_true", help="for a genome: draw its layerized network")
+    p.add_argument("-o", "--output", default=None, help="output .png or .pdf (default: NAME-features.png)")
+    p.set_defaults(func=cmd_features)
+
+    p = sub.add_parser("demo", help="run the offline demo on the genome ferlab ships",
+                       description="Render, layerize and draw the shipped demo genome, train its SGD "
+                                   "replica and compare the two; everything goes to the output folder.")
+    p.add_argument("-o", "--output", default="demo-out", help="output folder (default demo-out)")
+    p.add_argument("--quick", action="store_true", help="smaller, faster training (for tests)")
+    p.set_defaults(func=cmd_demo)
+
+
+def parse_res(text: str) -> tuple[int, int]:
+    """'256' -> (256, 256); '320x200' -> (height 200, width 320)."""
+    from ferlab.cli import CLIError
+
+    try:
+        if "x" in text.lower():
+            w, h = (int(v) for v in text.lower().split("x"))
+        else:
+            w = h = int(text)
+    except ValueError:
+        raise CLIError(f"bad --res {text!r}: expected N or WxH") from None
+    if not (1 <= w <= 4096 and 1 <= h <= 4096):
+        raise CLIError(f"--res {text} out of range 1..4096")
+    return h, w
+
+
+def parse_window(text: str | None):
+    from ferlab.cli import CLIError
+
+    if text is None:
+        return None
+    try:
+        vals = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        vals = ()
+    if len(vals) != 4:
+        raise CLIError(f"bad --window {text!r}: expected xmin,xmax,ymin,ymax")
+    return vals
+
+
+def _out(args, default_suffix: str) -> Path:
+    if args.output:
+        return Path(args.output)
+    return Path(Path(args.target).stem + default_suffix)
+
+
+def describe(obj) -> dict:
+    """The facts `ferlab info` prints, as plain data."""
+    from ferlab.dense import DenseCPPN
+    from ferlab.genome import fmt_id
+    from ferlab.layerize import layerize
+
+    if isinstance(obj, DenseCPPN):
+        nz = sum(int((abs(k) > 0).sum()) for k in obj.kernels)
+        return {"kind": "dense", "name": obj.meta.get("name", ""), "arch": str(obj.arch),
+                "depth": obj.arch.depth, "width": obj.arch.width, "params": obj.arch.n_params,
+                "nonzero_params": nz}
+    depth = obj.depths()
+    return {
+        "kind": "genome", "name": obj.meta.get("name", ""), "flavour": obj.meta.get("flavour", ""),
+        "id": fmt_id(obj.id) if obj.id else None, "parents": [fmt_id(p) for p in obj.parents],
+        "colour": obj.is_colour, "nodes": len(obj.nodes), "links": len(obj.links),
+        "hidden": sum(n.kind == "hidden" for n in obj.nodes),
+        "activations": dict(sorted(Counter(n.activation for n in obj.nodes if n.kind != "in").items())),
+        "depth": max(depth.values()), "layerized_arch": str(layerize(obj).arch),
+        "labels": [b.text for b in obj.buttons],
+        "labelled_links": sum(l.color_label != 0 for l in obj.links),
+    }
+
+
+def cmd_info(args) -> int:
+    from ferlab.files import load_any
+
+    facts = describe(load_any(args.target))
+    if args.json:
+        print(json.dumps(facts))
+        return 0
+    for key, value in facts.items():
+        if isinstance(value, list):
+            value = ", ".join(map(str, value)) or "-"
+        elif isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items())
+        print(f"{key:>15}: {value}")
+    return 0
+
+
+def render_any(obj, res, window=None):
+    from ferlab.dense import DenseCPPN
+    from ferlab.render import render_genome
+
+    if isinstance(obj, DenseCPPN):
+        return obj.render(res, window).image
+    return render_genome(obj, res, window).image
+
+
+def save_png(rgb, path) -> Path:
+    from PIL import Image
+
+    from ferlab.colour import to_bytes
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(to_bytes(rgb)).save(path)
+    return path
+
+
+def cmd_render(args) -> int:
+    from ferlab.files import load_any
+
+    obj = load_any(args.target)
+    out = save_png(render_any(obj, parse_res(args.res), parse_window(args.window)), _out(args, ".png"))
+    print(out)
+    return 0
+
+
+def cmd_layerize(args) -> int:
+    from ferlab.layerize import layerize
+    from ferlab.picbreeder import load_genome
+
+    if args.target.lower().endswith(".npz"):
+        from ferlab.cli import CLIError
+        raise CLIError("layerize takes a genome (.zip/.xml/.json), not a dense .npz")
+    net = layerize(load_genome(args.target))
+    out = _out(args, ".npz")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out = net.save(out)
+    print(f"{out}  arch {net.arch}  ({net.arch.n_params} weights)")
+    return 0
+
+
+def cmd_features(args) -> int:
+    from ferlab.figures.features import feature_figure, save_figure
+    from ferlab.files import load_any
+    from ferlab.layerize import layerize
+
+    obj = load_any(args.target)
+    if args.dense and not hasattr(obj, "arch"):
+        obj = layerize(obj)
+    out = _out(args, "-features.png")
+    if out.suffix.lower() not in (".png", ".pdf"):
+        from ferlab.cli import CLIError
+        raise CLIError(f"output must end in .png or .pdf, got {out.name}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_figure(feature_figure(obj, res=max(8, min(args.res, 256))), out)
+    print(out)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from ferlab.demo import run_demo
+
+    for path in run_demo(Path(args.output), quick=args.quick, log=lambda m: print(m, file=sys.stderr)):
+        print(path)
+    return 0

@@ -1,0 +1,1 @@
+"""Matplotlib figures: feature maps, sweep sheets, PCA maps, training curves."""
