@@ -19,7 +19,7 @@ from ferlab.render import render_genome
 def test_every_command_has_help(capsys):
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices
-    assert {"info", "render", "layerize", "features", "demo"} <= set(commands)
+    assert {"info", "render", "layerize", "features", "convert", "demo"} <= set(commands)
     for name in commands:
         with pytest.raises(SystemExit) as e:
             main([name, "--help"])
@@ -55,6 +55,17 @@ def test_layerize_then_render_the_npz(shared, tmp_path):
     png = tmp_path / "dense.png"
     assert main(["render", str(npz), "--res", "32", "-o", str(png)]) == 0
     assert Image.open(png).size == (32, 32)
+    # The layerized .npz keeps where each weight came from.
+    net = DenseCPPN.load(npz)
+    assert net.origin is not None and sum(int((o >= 0).sum()) for o in net.origin) == 57
+
+
+@pytest.mark.parametrize("name,flag", [("g.json", []), ("g.xml", []), ("g.xml", ["--cppnx"])])
+def test_convert_keeps_everything(shared, tmp_path, name, flag):
+    from ferlab.picbreeder import same_graph
+    src = shared / "picbreeder" / "cppnx" / "576_Skull.xml"
+    assert main(["convert", str(src), "-o", str(tmp_path / name), *flag]) == 0
+    assert same_graph(load_genome(src), load_genome(tmp_path / name))
 
 
 @pytest.mark.parametrize("suffix", [".png", ".pdf"])

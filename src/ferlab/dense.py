@@ -176,6 +176,8 @@ class DenseCPPN:
     def save(self, path) -> Path:
         path = Path(path)
         arrays = {f"kernel_{k}": np.asarray(kern, np.float32) for k, kern in enumerate(self.kernels)}
+        if self.origin is not None:  # extra keys: the paper's loaders ignore them
+            arrays.update({f"origin_{k}": np.asarray(o, np.int32) for k, o in enumerate(self.origin)})
         np.savez(path, arch=np.array(str(self.arch)), **arrays)
         return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
@@ -191,11 +193,16 @@ class DenseCPPN:
                     if f"kernel_{k}" not in z.files:
                         raise ArchError(f"{Path(path).name} lacks kernel_{k} for architecture {arch}")
                     kernels.append(np.asarray(z[f"kernel_{k}"], np.float32))
+                origin = None
+                if all(f"origin_{k}" in z.files for k in range(arch.depth + 1)):
+                    origin = tuple(np.asarray(z[f"origin_{k}"], np.int64) for k in range(arch.depth + 1))
         except (OSError, ValueError, EOFError) as e:
             if isinstance(e, ArchError):
                 raise
             raise ArchError(f"cannot read {path} as .npz: {e}") from None
-        return cls(arch, tuple(kernels), meta={"name": Path(path).stem})
+        if origin is not None and any(o.shape != k.shape for o, k in zip(origin, kernels)):
+            origin = None
+        return cls(arch, tuple(kernels), origin, meta={"name": Path(path).stem})
 
 
 def forward(arch: Arch, kernels, x, xp=np, keep: bool = False):

@@ -31,6 +31,15 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", default=None, help="output .npz (default: NAME.npz)")
     p.set_defaults(func=cmd_layerize)
 
+    p = sub.add_parser("convert", help="write a genome as Picbreeder XML, CPPN-X XML or JSON",
+                       description="Convert a genome between formats; the output suffix picks the "
+                                   "format (.xml Picbreeder, .json ferlab JSON); --cppnx writes the "
+                                   "CPPN-X flavour. Labels and weights are kept exactly.")
+    p.add_argument("target", help="genome (.zip/.xml/.json)")
+    p.add_argument("-o", "--output", required=True, help="output .xml or .json")
+    p.add_argument("--cppnx", action="store_true", help="CPPN-X flavour (XML only)")
+    p.set_defaults(func=cmd_convert)
+
     p = sub.add_parser("features", help="draw every neuron's map (PNG or PDF)",
                        description="The paper's feature-map figure: one tile per neuron (dense: one row "
                                    "per layer; genome: one row per depth), diverging colormap in [-1, 1].")
@@ -165,6 +174,19 @@ def cmd_layerize(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out = net.save(out)
     print(f"{out}  arch {net.arch}  ({net.arch.n_params} weights)")
+    return 0
+
+
+def cmd_convert(args) -> int:
+    from ferlab.cli import CLIError
+    from ferlab.picbreeder import load_genome, save_genome
+
+    out = Path(args.output)
+    if out.suffix.lower() not in (".xml", ".json"):
+        raise CLIError(f"output must end in .xml or .json, got {out.name}")
+    genome = load_genome(args.target)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    print(save_genome(genome, out, flavour="cppnx" if args.cppnx else "picbreeder"))
     return 0
 
 
