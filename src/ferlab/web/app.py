@@ -1,0 +1,297 @@
+"""The Breed web app: FastAPI routes over :mod:`ferlab.web.service` and :mod:`ferlab.store`.
+
+Every payload is validated before anything is stored; errors come back as 4xx with
+``{"detail": "one line"}``. Handlers are plain ``def`` (FastAPI runs them in its thread
+pool), since the work is numpy and SQLite, both of which release the GIL.
+"""
+from __future__ import annotations
+
+import base64
+import math
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+
+from ferlab.evolve import MAX_STRENGTH, limit_blas_threads
+from ferlab.genome import Genome, GenomeError, fmt_id, parse_id
+from ferlab.picbreeder import genome_to_xml, parse_genome
+from ferlab.store import Store, StoreError
+from ferlab.web import imaging
+from ferlab.web.service import Breeder
+
+STATIC = Path(__file__).resolve().parent / "static"
+#: Largest genome file accepted by the import endpoint.
+MAX_UPLOAD = 4 * 1024 * 1024
+#: Largest JSON body any other endpoint accepts.
+MAX_JSON = 256 * 1024
+MAX_RES = 2048
+MAX_LIVE_RES = 512
+TOKEN = r"^[A-Za-z0-9_-]{16,64}$"
+SEED_MAX = 2**63 - 1
+
+
+# ------------------------------------------------------------------------------------ payloads
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StartBody(_Strict):
+    start: str = Field("scratch", pattern="^(scratch|image)$")
+    colour: bool = False
+    image: int | None = Field(None, ge=1, le=2**62)
+    seed: int | None = Field(None, ge=0, le=SEED_MAX)
+    strength: float = Field(1.0, ge=0.0, le=MAX_STRENGTH)
+
+
+class EvolveBody(_Strict):
+    screen: int = Field(ge=1, le=2**62)
+    parents: list[Annotated[str, Field(pattern=TOKEN)]] = Field(min_length=1, max_length=15)
+    strength: float = Field(1.0, ge=0.0, le=MAX_STRENGTH)
+    seed: int | None = Field(None, ge=0, le=SEED_MAX)
+
+
+class BackBody(_Strict):
+    screen: int = Field(ge=1, le=2**62)
+
+
+class PublishBody(_Strict):
+    genome: str = Field(pattern=TOKEN)
+    title: str = Field(min_length=1, max_length=200)
+
+
+class RenderBody(_Strict):
+    weights: dict[Annotated[str, Field(max_length=40)], float] = Field(default_factory=dict, max_length=50_000)
+    res: int = Field(256, ge=16, le=MAX_LIVE_RES)
+
+
+# ------------------------------------------------------------------------------------- helpers
+def _one_line(msg: str) -> str:
+    return str(msg).strip().splitlines()[0] if str(msg).strip() else "bad request"
+
+
+def _parse_window(text: str | None):
+    if text is None or text == "":
+        return None
+    try:
+        vals = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise GenomeError("window must be four numbers: xmin,xmax,ymin,ymax") from None
+    if len(vals) != 4 or not all(math.isfinite(v) and abs(v) <= 1e6 for v in vals):
+        raise GenomeError("window must be four finite numbers (|v| <= 1e6): xmin,xmax,ymin,ymax")
+    if not (vals[0] < vals[1] and vals[2] < vals[3]):
+        raise GenomeError("window needs xmin < xmax and ymin < ymax")
+    return tuple(vals)
+
+
+def _png(data: bytes, filename: str | None = None, cache: bool = False) -> Response:
+    headers = {}
+    if filename:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if cache:  # genome keys name immutable content
+        headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return Response(data, media_type="image/png", headers=headers)
+
+
+def _safe_name(text: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._")
+    return name[:60] or "genome"
+
+
+def _graph(genome: Genome) -> dict:
+    depth = genome.depths()
+    cols: dict[int, int] = {}
+    nodes = []
+    order = sorted(genome.nodes, key=lambda n: (depth[n.id], n.kind != "in", n.label, n.id))
+    out_depth = max(depth.values(), default=0) + 1
+    for n in order:
+        d = out_depth if n.kind == "out" else depth[n.id]
+        row = cols.get(d, 0)
+        cols[d] = row + 1
+        nodes.append({"id": fmt_id(n.id), "kind": n.kind, "label": n.label, "activation": n.activation,
+                      "depth": d, "row": row, "text": n.text or genome.label_text(n.color_label)})
+    links = [{"id": fmt_id(l.id), "source": fmt_id(l.source), "target": fmt_id(l.target),
+              "weight": l.weight, "text": l.text or genome.label_text(l.color_label)} for l in genome.links]
+    return {"nodes": nodes, "links": links, "columns": out_depth + 1}
+
+
+# ----------------------------------------------------------------------------------------- app
+def create_app(db_path=None) -> FastAPI:
+    """The app over the database at ``db_path`` (default: the user's data dir)."""
+    store = Store(db_path)
+    breeder = Breeder(store)
+    limit_blas_threads(1)
+    app = FastAPI(title="ferlab breed", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.store = store
+    app.state.breeder = breeder
+
+    @lru_cache(maxsize=64)
+    def cached_genome(key: str) -> tuple[int, Genome]:
+        return store.genome(key)  # stored genomes never change, so caching by key is safe
+
+    def genome_of(key: str) -> Genome:
+        return cached_genome(key)[1]
+
+    @app.exception_handler(StoreError)
+    def _store_error(request: Request, exc: StoreError):
+        return JSONResponse({"detail": _one_line(str(exc))}, status_code=exc.status)
+
+    @app.exception_handler(GenomeError)
+    def _genome_error(request: Request, exc: GenomeError):
+        return JSONResponse({"detail": _one_line(str(exc))}, status_code=400)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(request: Request, exc: RequestValidationError):
+        errs = exc.errors()
+        if errs:
+            e = errs[0]
+            where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+            msg = f"{where}: {e.get('msg', 'invalid')}" if where else e.get("msg", "invalid")
+        else:
+            msg = "invalid request"
+        return JSONResponse({"detail": _one_line(msg)}, status_code=422)
+
+    @app.middleware("http")
+    async def _limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        limit = MAX_UPLOAD if request.url.path == "/api/sessions/import" else MAX_JSON
+        if length is not None:
+            try:
+                n = int(length)
+            except ValueError:
+                return JSONResponse({"detail": "bad Content-Length"}, status_code=400)
+            if n > limit:
+                return JSONResponse({"detail": f"request body is {n} bytes; the limit is {limit}"},
+                                    status_code=413)
+        return await call_next(request)
+
+    # -- health & page ---------------------------------------------------------------------
+    @app.get("/api/health")
+    def health():
+        store.counts()  # answers only once the database is usable
+        return {"ok": True}
+
+    @app.get("/", include_in_schema=False)
+    def index():
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    # -- sessions --------------------------------------------------------------------------
+    @app.post("/api/sessions", status_code=201)
+    def start(body: StartBody):
+        if body.start == "image":
+            if body.image is None:
+                raise StoreError("start 'image' needs an image id")
+            sid = breeder.start_from_image(body.image, body.seed, body.strength)
+        else:
+            sid = breeder.start_scratch(body.colour, body.seed)
+        return store.session_state(sid)
+
+    @app.post("/api/sessions/import", status_code=201)
+    async def import_genome(request: Request, name: str = Query("import", max_length=100),
+                            seed: int | None = Query(None, ge=0, le=SEED_MAX),
+                            strength: float = Query(1.0, ge=0.0, le=MAX_STRENGTH)):
+        data = bytearray()
+        async for chunk in request.stream():  # capped as it arrives: no Content-Length needed
+            data += chunk
+            if len(data) > MAX_UPLOAD:
+                return JSONResponse({"detail": f"genome file is larger than {MAX_UPLOAD} bytes"},
+                                    status_code=413)
+        if not data:
+            raise GenomeError("genome file is empty")
+        from starlette.concurrency import run_in_threadpool
+
+        genome = parse_genome(bytes(data), name=_safe_name(name))
+        sid = await run_in_threadpool(breeder.start_from_genome, genome, seed, strength)
+        return await run_in_threadpool(store.session_state, sid)
+
+    @app.get("/api/sessions/{sid}")
+    def session(sid: str):
+        return store.session_state(sid)
+
+    @app.post("/api/sessions/{sid}/evolve")
+    def evolve(sid: str, body: EvolveBody):
+        store.session_row(sid)
+        breeder.evolve(sid, body.screen, body.parents, body.strength, body.seed)
+        return store.session_state(sid)
+
+    @app.post("/api/sessions/{sid}/back")
+    def back(sid: str, body: BackBody):
+        store.go_back(sid, body.screen)
+        return store.session_state(sid)
+
+    @app.post("/api/sessions/{sid}/publish", status_code=201)
+    def publish(sid: str, body: PublishBody):
+        image_id = store.publish(sid, body.genome, body.title)
+        return store.image(image_id)
+
+    # -- gallery ---------------------------------------------------------------------------
+    @app.get("/api/gallery")
+    def gallery(limit: int = Query(60, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9)):
+        return store.gallery(limit, offset)
+
+    @app.get("/api/gallery/{image_id}")
+    def image(image_id: int):
+        if not 1 <= image_id <= 2**62:
+            raise StoreError(f"no such image {image_id}", 404)
+        return store.image(image_id)
+
+    # -- genomes ---------------------------------------------------------------------------
+    @app.get("/api/genomes/{key}")
+    def genome_info(key: str):
+        row = store.genome_row(key)
+        g = genome_of(key)
+        pub = store.published_as(row["id"])
+        return {"key": key, "nodes": len(g.nodes), "links": len(g.links), "colour": g.is_colour,
+                "id": fmt_id(g.id) if g.id else None, "parents": [fmt_id(p) for p in g.parents],
+                "image": pub[0] if pub else None, "title": pub[1] if pub else None}
+
+    @app.get("/api/genomes/{key}/thumb.png")
+    def thumb(key: str):
+        return _png(store.thumb(key), cache=True)
+
+    @app.get("/api/genomes/{key}/image.png")
+    def big_image(key: str, res: int = Query(512, ge=16, le=MAX_RES), window: str | None = Query(None, max_length=200),
+                  download: bool = False):
+        g = genome_of(key)
+        data = imaging.render_png(g, res, _parse_window(window))
+        return _png(data, f"{_safe_name(store.genome_title(cached_genome(key)[0]) or key)}.png" if download else None)
+
+    @app.get("/api/genomes/{key}/genome.xml")
+    def genome_xml(key: str):
+        g = genome_of(key)
+        name = _safe_name(store.genome_title(cached_genome(key)[0]) or key)
+        return Response(genome_to_xml(g), media_type="application/xml",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.xml"'})
+
+    @app.get("/api/genomes/{key}/graph")
+    def graph(key: str):
+        return _graph(genome_of(key))
+
+    @app.get("/api/genomes/{key}/nodes")
+    def node_maps(key: str, res: int = Query(48, ge=8, le=128)):
+        maps = imaging.node_map_pngs(genome_of(key), res)
+        return {fmt_id(g): "data:image/png;base64," + base64.b64encode(b).decode() for g, b in maps.items()}
+
+    @app.post("/api/genomes/{key}/render")
+    def live_render(key: str, body: RenderBody):
+        g = genome_of(key)
+        weights = {parse_id(k): v for k, v in body.weights.items()}
+        return _png(imaging.render_png(imaging.with_link_weights(g, weights), body.res))
+
+    @app.get("/api/genomes/{key}/sweep")
+    def sweep(key: str, link: str = Query(..., max_length=40), res: int = Query(96, ge=16, le=256)):
+        g = genome_of(key)
+        data = imaging.sweep_strip(g, parse_id(link), res)
+        r = _png(data)
+        r.headers["X-Deltas"] = ",".join(str(d) for d in imaging.SWEEP_DELTAS)
+        return r
+
+    return app

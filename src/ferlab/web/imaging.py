@@ -1,0 +1,95 @@
+"""Pictures for the web app: fast PNG encoding, large renders, node maps, sweep strips.
+
+PNG goes through our own tiny encoder (the "up" filter, computed in numpy, plus zlib level 1):
+Pillow's adaptive filtering costs ~2 ms per 128² thumbnail here, ours ~0.3 ms, and fifteen of
+them are on every Evolve click.
+"""
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import replace
+
+import numpy as np
+
+from ferlab.evolve.batch import render_batch, thumbnails
+from ferlab.genome import GeneId, Genome, GenomeError
+from ferlab.render import render_genome
+
+#: The sweep strip's weight offsets, as in the paper's single-link sweeps.
+SWEEP_DELTAS = (-1.0, -0.5, 0.0, 0.5, 1.0)
+
+
+def _chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+
+def encode_png(img: np.ndarray, level: int = 1) -> bytes:
+    """(H, W, 3) or (H, W) uint8 -> PNG bytes (lossless)."""
+    img = np.ascontiguousarray(img, dtype=np.uint8)
+    if img.ndim == 2:
+        colour_type, channels = 0, 1
+    elif img.ndim == 3 and img.shape[2] == 3:
+        colour_type, channels = 2, 3
+    else:
+        raise ValueError(f"expected (H, W) or (H, W, 3) uint8, got {img.shape}")
+    h, w = img.shape[:2]
+    rows = img.reshape(h, w * channels)
+    raw = np.empty((h, w * channels + 1), np.uint8)
+    raw[:, 0] = 2  # "up": smooth CPPN images compress well as row differences
+    raw[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])
+    header = struct.pack(">IIBBBBB", w, h, 8, colour_type, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
+            + _chunk(b"IDAT", zlib.compress(raw.tobytes(), level)) + _chunk(b"IEND", b""))
+
+
+def thumbnail_pngs(genomes, res: int = 128) -> list[bytes]:
+    """One PNG per genome, rendered together."""
+    return [encode_png(im) for im in thumbnails(genomes, res)]
+
+
+def render_png(genome: Genome, res: int = 512, window=None) -> bytes:
+    return encode_png(thumbnails([genome], res, window)[0])
+
+
+def node_map_pngs(genome: Genome, res: int = 48) -> dict[GeneId, bytes]:
+    """Each node's activation map, grey = (value + 1) / 2 clipped, so 0 is mid grey."""
+    r = render_genome(genome, res, nodes=True, dtype=np.float32)
+    out = {}
+    for gid, m in r.node_maps.items():
+        g = np.clip((np.asarray(m, np.float32) + 1.0) * 127.5, 0.0, 255.0).astype(np.uint8)
+        out[gid] = encode_png(g)
+    return out
+
+
+def with_link_weights(genome: Genome, weights: dict[GeneId, float]) -> Genome:
+    """A copy of ``genome`` with some links' weights replaced (ids must exist)."""
+    ids = {l.id for l in genome.links}
+    for gid, w in weights.items():
+        if gid not in ids:
+            raise GenomeError(f"genome has no link {gid[0]}:{gid[1]}")
+        if not np.isfinite(w):
+            raise GenomeError(f"weight for link {gid[0]}:{gid[1]} is not finite")
+    links = tuple(replace(l, weight=float(weights[l.id])) if l.id in weights else l for l in genome.links)
+    return replace(genome, links=links)
+
+
+def sweep_strip(genome: Genome, link: GeneId, res: int = 96, deltas=SWEEP_DELTAS) -> bytes:
+    """One PNG of the images with link weight w + delta for each delta, side by side."""
+    w = next((l.weight for l in genome.links if l.id == link), None)
+    if w is None:
+        raise GenomeError(f"genome has no link {link[0]}:{link[1]}")
+    variants = [with_link_weights(genome, {link: w + d}) for d in deltas]
+    frames = thumbnails(variants, res)  # one batch: nodes upstream of the link are shared
+    gap = np.full((res, 2, 3), 255, np.uint8)
+    parts = []
+    for k, f in enumerate(frames):
+        parts.append(f)
+        if k + 1 < len(frames):
+            parts.append(gap)
+    return encode_png(np.concatenate(parts, axis=1))
+
+
+__all__ = ["SWEEP_DELTAS", "encode_png", "node_map_pngs", "render_batch", "render_png",
+           "sweep_strip", "thumbnail_pngs", "with_link_weights"]
