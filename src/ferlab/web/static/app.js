@@ -344,7 +344,8 @@ function selectLink(id) {
   const l = ex.graph.links.find((x) => x.id === id);
   $("link-panel").hidden = false;
   $("link-id").textContent = id;
-  $("link-ends").textContent = `${l.source} → ${l.target}`;
+  // CPPN-X genomes carry the researchers' name for what this link controls: show it.
+  $("link-ends").textContent = `${l.source} → ${l.target}${l.text ? " · “" + l.text + "”" : ""}`;
   const w = linkWeight(id);
   $("weight").value = w;
   $("weight-val").textContent = w.toFixed(2);
