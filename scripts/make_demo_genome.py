@@ -23,7 +23,7 @@ nodes += [
     Node(N["wing"], "hidden", "gaussian"),    # wing: band and ring combined, bent by y
     Node(N["edge"], "hidden", "sin"),         # outline of the wing, reused by two outputs
     Node(N["shade"], "hidden", "sigmoid"),
-    Node(N["hue"], "out", "sin", "hue"),
+    Node(N["hue"], "out", "gaussian", "hue"),  # stays in (0, 1]: hue never wraps into rings
     Node(N["saturation"], "out", "gaussian", "saturation"),
     Node(N["brightness"], "out", "gaussian", "brightness"),
 ]
@@ -32,11 +32,11 @@ spec = [
     ("d", "ring", 2.4), ("bias", "ring", -1.3),
     ("y", "wave", 4.0), ("d", "wave", 1.1),
     ("band", "wing", -1.6), ("ring", "wing", 1.2), ("y", "wing", 0.9), ("bias", "wing", 0.4),
-    ("wing", "edge", 2.6), ("wave", "edge", 0.35),
+    ("wing", "edge", 1.3), ("wave", "edge", 0.25),
     ("y", "shade", -1.8), ("wing", "shade", 1.1),
-    ("edge", "hue", 0.45), ("shade", "hue", 0.6), ("ring", "hue", -0.3),
+    ("shade", "hue", 0.45), ("ring", "hue", 0.3),
     ("wing", "saturation", 0.9), ("bias", "saturation", 0.5),
-    ("edge", "brightness", 1.3), ("wing", "brightness", -0.8), ("band", "brightness", 0.5),
+    ("edge", "brightness", 1.1), ("wing", "brightness", -0.6), ("band", "brightness", 0.4),
 ]
 links = [Link((B, 100 + i), N[s], N[t], w) for i, (s, t, w) in enumerate(spec)]
 genome = Genome(tuple(nodes), tuple(links), id=(B, 1), meta={"phenotype": "color"}).validate()

@@ -32,8 +32,12 @@ def gaussian(z, xp):
 
 
 def sigmoid(z, xp):
-    """Picbreeder's bipolar sigmoid, 2/(1 + exp(−z)) − 1, in [−1, 1]."""
-    return 2.0 / (1.0 + xp.exp(-z)) - 1.0
+    """Picbreeder's bipolar sigmoid, 2/(1 + exp(−z)) − 1, in [−1, 1].
+
+    Computed as the identical tanh(z/2): its gradient stays finite where exp(−z) overflows
+    float32 (z < −88), which otherwise turns a training step into NaN.
+    """
+    return xp.tanh(0.5 * z)
 
 
 def relu(z, xp):
