@@ -39,3 +39,31 @@ def run_demo(out: Path, quick: bool = False, log: Callable[[str], None] = print)
     yield out / "genome-features.png"
     save_figure(feature_figure(net), out / "layerized-features.png")
     yield out / "layerized-features.png"
+
+    from ferlab.train import save_outputs, train
+
+    steps = 600 if quick else 8000
+    log(f"training its SGD replica: fast recipe, {steps} steps, same architecture ...")
+    result = train(genome, recipe="fast", steps=steps, res=64 if quick else None, seed=0,
+                   progress=not quick)
+    log(f"replica: full-image MSE {result.final_mse:.2e} in {result.wall_seconds:.1f} s")
+    yield from save_outputs(result, out / "replica").values()
+    yield side_by_side(image, result.image, ("evolved genome", "SGD replica"), out / "side-by-side.png")
+
+
+def side_by_side(a, b, titles, path) -> Path:
+    """Two images with titles, as one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(6.4, 3.5), dpi=120)
+    for ax, img, title in zip(axes, (a, b), titles):
+        ax.imshow(np.clip(img, 0, 1), interpolation="nearest")
+        ax.set_title(title, fontsize=10)
+        ax.set_axis_off()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
