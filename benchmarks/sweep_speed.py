@@ -1,0 +1,78 @@
+"""Sweep speed: the skull genome's all-link sheet and the SGD skull's every-weight sheet.
+
+Targets (issue 4): 57 links × 5 frames at 256² in ≤ 0.5 s after compilation; 5,478 weights ×
+5 frames at 128² in ≤ 60 s on a 2-core machine. Prints wall times (compile separately); the
+cores may be shared with other work, so the load average is printed too.
+
+    .venv/bin/python benchmarks/sweep_speed.py [--shared ../shared] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shared", default=os.environ.get("FERLAB_SHARED", ROOT.parent / "shared"))
+    ap.add_argument("--quick", action="store_true", help="SGD sheet on 1/8 of the weights")
+    ap.add_argument("--dense-res", type=int, default=128)
+    args = ap.parse_args()
+    shared = Path(args.shared)
+    if not (shared / "reference").is_dir():
+        print(f"shared data not found at {shared} (set FERLAB_SHARED)", file=sys.stderr)
+        return 2
+
+    from ferlab.files import load_any
+    from ferlab.picbreeder import load_genome
+    from ferlab.sweep import DenseSweeper, deltas, iter_dense_sweep, resolve_weights, sweep_genome
+
+    print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f}")
+
+    skull = load_genome(shared / "picbreeder/fer/skull.zip")
+    t = time.perf_counter()
+    sheet = sweep_genome(skull, res=256)
+    cold = time.perf_counter() - t
+    runs = []
+    for _ in range(3):
+        t = time.perf_counter()
+        sheet = sweep_genome(skull, res=256)
+        runs.append(time.perf_counter() - t)
+    n = sheet.frames.shape[0] * sheet.frames.shape[1]
+    print(f"skull genome, all {sheet.frames.shape[0]} links x 5 frames at 256²: {n} frames, "
+          f"first call {cold:.2f} s (with compile), then best {min(runs):.3f} s "
+          f"({1e3 * min(runs) / n:.2f} ms/frame)  [target <= 0.5 s]")
+
+    sgd = load_any(shared / "reference/sgd_skull.npz")
+    lrcs = resolve_weights(sgd, all_weights=True)
+    if args.quick:
+        lrcs = lrcs[::8]
+    res = args.dense_res
+    offs = deltas()
+    t = time.perf_counter()
+    sw = DenseSweeper(sgd, res)
+    changed = np.zeros(len(lrcs))
+    frames = 0
+    for a, chunk in iter_dense_sweep(sgd, lrcs, offs, sweeper=sw, progress=sys.stderr.isatty()):
+        # Reduce as we go: the full sheet would be 27k frames (5 GB as float32).
+        changed[a:a + len(chunk)] = np.abs(chunk - sw.base).max(axis=(1, 2, 3, 4))
+        frames += chunk.shape[0] * chunk.shape[1]
+    took = time.perf_counter() - t
+    print(f"SGD skull, {len(lrcs)} weights x 5 frames at {res}²: {frames} frames in {took:.1f} s "
+          f"(compile included; {1e3 * took / frames:.2f} ms/frame); "
+          f"{(changed >= 1 / 64).mean():.1%} of weights change the image  "
+          f"[target <= 60 s for all 5,478]")
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

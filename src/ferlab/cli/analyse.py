@@ -1,0 +1,188 @@
+"""``ferlab sweep``, ``ferlab metrics``, ``ferlab compare``: look inside networks and measure them."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ferlab.cli import CLIError
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "sweep", help="weight-sweep sheet of a genome or dense network (PNG/PDF/NPZ)",
+        description="Add δ in [-span, +span] to single weights (one row each, the original in "
+                    "the middle) or along seeded random directions. Genomes sweep links (all by "
+                    "default); dense networks sweep (kernel,row,col) weights, flat indices, or all; "
+                    "a layerized network by default sweeps the weights that carry genome links.")
+    p.add_argument("net", help="genome (.zip/.xml/.json) or dense network (.npz)")
+    p.add_argument("-o", "--output", required=True, help="figure (.png/.pdf) or frames (.npz)")
+    p.add_argument("--links", help="comma-separated link ids, e.g. 576:224,576:31 (genomes)")
+    p.add_argument("--weights", nargs="+", metavar="K,R,C", help="dense weights by kernel,row,col")
+    p.add_argument("--flat", nargs="+", type=int, metavar="I", help="dense weights by the paper's flat index")
+    p.add_argument("--all", action="store_true", help="every weight of a dense network")
+    p.add_argument("--genome", help="genome the dense network was layerized from (labels rows with link ids)")
+    p.add_argument("--random", type=int, metavar="N", help="N random-direction sweeps instead")
+    p.add_argument("--seed", type=int, default=0, help="first random direction's seed")
+    p.add_argument("--nonzero", action="store_true", help="random directions over non-zero weights only")
+    p.add_argument("--span", type=float, default=1.0, help="largest |δ| (default 1)")
+    p.add_argument("--count", type=int, default=5, help="frames per row (default 5)")
+    p.add_argument("--res", type=int, default=64, help="frame resolution (default 64)")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser(
+        "metrics", help="FER metrics of a network (or label agreement of CPPN-X genomes)",
+        description="Quantitative fractured/entangled measures (see ferlab.metrics) and fer_score "
+                    "in [0, 1] (higher = more FER). With --label-auc: how well link-effect "
+                    "similarity predicts CPPN-X human labels (ROC AUC per genome and pooled).")
+    p.add_argument("net", nargs="?", help="genome or dense network")
+    p.add_argument("--label-auc", nargs="+", metavar="GENOME", help="CPPN-X genomes with link labels")
+    p.add_argument("--similarity", choices=("effect", "baseline"), default="effect",
+                   help="link similarity for --label-auc (default: effect)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--res", type=int, default=None, help="resolution (default 32; 64 for --label-auc)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-weights", type=int, default=512, help="weights sampled for sweep metrics (0 = all)")
+    p.add_argument("--directions", type=int, default=8, help="random directions (default 8)")
+    p.add_argument("-o", "--output", help="also write the JSON object to this file")
+    p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser(
+        "compare", help="side-by-side HTML report of two networks",
+        description="Images, feature maps, PCA maps, sweep sheets, random-direction sweeps and the "
+                    "metrics table of A and B in one self-contained HTML file.")
+    p.add_argument("a", help="genome or dense network")
+    p.add_argument("b", help="genome or dense network")
+    p.add_argument("-o", "--output", required=True, help="report .html")
+    p.add_argument("--figures", metavar="DIR", help="also export every figure into DIR")
+    p.add_argument("--format", choices=("png", "pdf"), default="png", help="format for --figures")
+    p.add_argument("--sweep-res", type=int, default=64)
+    p.add_argument("--feature-res", type=int, default=40)
+    p.add_argument("--metrics-res", type=int, default=32)
+    p.add_argument("--rows", type=int, default=64, help="most rows per sweep sheet")
+    p.add_argument("--random", type=int, default=4, help="random directions shown")
+    p.add_argument("--max-weights", type=int, default=512, help="weights sampled for the metrics")
+    p.add_argument("--directions", type=int, default=8, help="random directions for the metrics")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_compare)
+
+
+def _load(path):
+    from ferlab.files import load_any
+
+    if not Path(path).exists():
+        raise CLIError(f"no such file: {path}")
+    return load_any(path)
+
+
+def _check_res(res, lo=4, hi=1024):
+    if not lo <= res <= hi:
+        raise CLIError(f"--res must be {lo}..{hi}, got {res}")
+
+
+def cmd_sweep(args) -> int:
+    from ferlab.genome import Genome
+    from ferlab.sweep import deltas, sweep, sweep_random
+
+    _check_res(args.res)
+    out = Path(args.output)
+    suffix = out.suffix.lower()
+    if suffix not in (".png", ".pdf", ".npz"):
+        raise CLIError(f"output must end in .png, .pdf or .npz, got {out.name!r}")
+    obj = _load(args.net)
+    offsets = deltas(args.span, args.count)
+    if args.random is not None:
+        if not 1 <= args.random <= 64:
+            raise CLIError(f"--random must be 1..64, got {args.random}")
+        sheet = sweep_random(obj, args.random, args.seed, args.nonzero, offsets, args.res)
+    else:
+        links = [s for s in args.links.split(",") if s.strip()] if args.links else None
+        if not isinstance(obj, Genome) and suffix != ".npz":
+            from ferlab.figures.sweeps import MAX_FIGURE_ROWS
+
+            chosen = len(args.weights or ()) + len(args.flat or ())
+            implicit_all = not chosen and obj.origin is None
+            if (args.all or implicit_all) and obj.arch.n_params > MAX_FIGURE_ROWS:
+                raise CLIError(f"all {obj.arch.n_params} weights do not fit one figure: choose "
+                               "--weights/--flat, or write the frames to a .npz")
+        genome = _load(args.genome) if args.genome else None
+        if genome is not None and not isinstance(genome, Genome):
+            raise CLIError(f"--genome must be a genome file, got a dense network: {args.genome}")
+        sheet = sweep(obj, links=links, weights=args.weights, flat=args.flat, all_weights=args.all,
+                      offsets=offsets, res=args.res, genome=genome, progress=sys.stderr.isatty())
+    if suffix == ".npz":
+        np.savez_compressed(out, frames=sheet.frames.astype(np.float32), deltas=sheet.deltas,
+                            labels=np.array(sheet.labels))
+    else:
+        from ferlab.figures.sweeps import save_figure, sweep_figure
+
+        save_figure(sweep_figure(sheet), out)
+    print(f"{out}: {len(sheet.labels)} rows x {len(sheet.deltas)} frames at {args.res}x{args.res}")
+    return 0
+
+
+def cmd_metrics(args) -> int:
+    from ferlab.metrics import METRIC_NOTES, fer_metrics, label_auc
+
+    if args.label_auc:
+        if args.net:
+            raise CLIError("give either NET or --label-auc GENOME..., not both")
+        res = args.res or 64
+        _check_res(res, 8, 256)
+        from ferlab.genome import Genome
+
+        genomes = []
+        for path in args.label_auc:
+            g = _load(path)
+            if not isinstance(g, Genome):
+                raise CLIError(f"--label-auc needs genome files with CPPN-X labels, got {path}")
+            genomes.append(g)
+        result = label_auc(genomes, args.similarity, res)
+        _emit(args, result, lambda r: "\n".join(
+            [f"{name:28s} AUC {auc:.3f}" for name, auc in r["per_genome"].items()]
+            + [f"{'pooled':28s} AUC {r['pooled']:.3f}   ({args.similarity} similarity, {res}x{res})"]))
+        return 0
+    if not args.net:
+        raise CLIError("give a network file, or --label-auc GENOME...")
+    res = args.res or 32
+    _check_res(res, 8, 256)
+    if args.max_weights < 0 or args.directions < 1:
+        raise CLIError("--max-weights must be >= 0 and --directions >= 1")
+    obj = _load(args.net)
+    m = fer_metrics(obj, res=res, seed=args.seed, max_weights=args.max_weights or None,
+                    n_directions=args.directions, progress=sys.stderr.isatty())
+    _emit(args, m, lambda r: "\n".join(
+        f"{k:30s} {v:10.4f}  {METRIC_NOTES.get(k, '')}" if isinstance(v, float) else f"{k:30s} {v:10d}"
+        for k, v in r.items()))
+    return 0
+
+
+def _emit(args, obj, text) -> None:
+    if args.output:
+        Path(args.output).write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(obj) if args.json else text(obj))
+
+
+def cmd_compare(args) -> int:
+    from ferlab.report import compare_report
+
+    for v, name in ((args.sweep_res, "--sweep-res"), (args.feature_res, "--feature-res"), (args.metrics_res, "--metrics-res")):
+        if not 8 <= v <= 512:
+            raise CLIError(f"{name} must be 8..512, got {v}")
+    if not 1 <= args.rows <= 400 or not 1 <= args.random <= 32:
+        raise CLIError("--rows must be 1..400 and --random 1..32")
+    if args.max_weights < 1 or args.directions < 1:
+        raise CLIError("--max-weights and --directions must be at least 1")
+    out = Path(args.output)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise CLIError(f"report must be an .html file, got {out.name!r}")
+    a, b = _load(args.a), _load(args.b)
+    compare_report(a, b, out, progress=sys.stderr.isatty(), sweep_res=args.sweep_res,
+                   feature_res=args.feature_res, metrics_res=args.metrics_res, sheet_rows=args.rows,
+                   n_random=args.random, seed=args.seed, max_weights=args.max_weights,
+                   n_directions=args.directions,
+                   figures_dir=Path(args.figures) if args.figures else None, figure_format=args.format)
+    print(f"{out}: report of {args.a} vs {args.b}")
+    return 0

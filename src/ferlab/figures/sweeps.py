@@ -1,0 +1,98 @@
+"""Sweep sheets: one row of frames per swept weight (or direction), the original in the middle.
+
+Frames are composed into one mosaic and drawn with a single ``imshow`` (hundreds of axes would
+take seconds to save); row labels carry the link id, weight and CPPN-X label text.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+GAP = 2
+FIGURE_SUFFIXES = (".png", ".pdf")
+#: A sheet taller than this many rows is not a readable figure (save the frames as .npz).
+MAX_FIGURE_ROWS = 400
+
+
+def mosaic(frames: np.ndarray, gap: int = GAP, fill: float = 1.0) -> np.ndarray:
+    """(rows, cols, H, W, 3) frames -> one (rows·(H+gap)−gap, cols·(W+gap)−gap, 3) image."""
+    rows, cols, h, w, _ = frames.shape
+    out = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap, 3), fill, np.float32)
+    for r in range(rows):
+        for c in range(cols):
+            out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = frames[r, c]
+    return out
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def sweep_figure(sheet, title: str | None = None, tile_inches: float = 0.55, max_label: int = 46):
+    """A sweep sheet as a matplotlib Figure (rows = swept weights, columns = offsets δ)."""
+    plt = _plt()
+    frames = np.clip(sheet.frames, 0, 1)
+    rows, cols, h, w, _ = frames.shape
+    if rows > MAX_FIGURE_ROWS:
+        raise ValueError(f"{rows} sweep rows are too many for one figure (limit {MAX_FIGURE_ROWS}): "
+                         "choose fewer weights or save the frames as .npz")
+    img = mosaic(frames)
+    label_w = 0.065 * min(max_label, max((len(s) for s in sheet.labels), default=8)) + 0.3
+    fig_w = cols * tile_inches + label_w + 0.2
+    fig_h = rows * tile_inches + 0.7
+    fig = plt.figure(figsize=(fig_w, fig_h), dpi=100)
+    ax = fig.add_axes([label_w / fig_w, 0.15 / fig_h, cols * tile_inches / fig_w, rows * tile_inches / fig_h])
+    ax.imshow(img, interpolation="nearest", aspect="auto")
+    ax.set_yticks([r * (h + GAP) + h / 2 for r in range(rows)],
+                  [s if len(s) <= max_label else s[:max_label - 1] + "…" for s in sheet.labels], fontsize=6)
+    ax.set_xticks([c * (w + GAP) + w / 2 for c in range(cols)],
+                  [f"δ={d:+g}" for d in sheet.deltas], fontsize=6)
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    base = sheet.base_index
+    if base is not None:
+        from matplotlib.patches import Rectangle
+
+        # Outline the unperturbed column: the eye compares every frame against it.
+        ax.add_patch(Rectangle((base * (w + GAP) - 1, -1), w + 1, img.shape[0] + 1, fill=False,
+                               edgecolor="#d62728", linewidth=0.8))
+    name = title or f"{sheet.meta.get('name', '')} — {rows} sweeps"
+    fig.text(0.01, 1 - 0.12 / fig_h, name, fontsize=8, va="top")
+    return fig
+
+
+def save_figure(fig, path) -> Path:
+    """Save as PNG or PDF by the path's suffix (anything else is a one-line error); closes it."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FIGURE_SUFFIXES:
+        _plt().close(fig)
+        raise ValueError(f"cannot export a figure as {suffix or 'no suffix'!r}: use .png or .pdf")
+    try:
+        fig.savefig(path, dpi=150 if suffix == ".png" else None)
+    finally:
+        _plt().close(fig)
+    return path
+
+
+def figure_png(fig, dpi: int = 100) -> bytes:
+    """PNG bytes of a figure (for embedding); closes it."""
+    import io
+
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=dpi)
+    finally:
+        _plt().close(fig)
+    return buf.getvalue()
+
+
+__all__ = ["mosaic", "sweep_figure", "save_figure", "figure_png"]

@@ -1,0 +1,279 @@
+"""A self-contained side-by-side HTML report: look inside two networks and measure them.
+
+Sections (HTML ids): ``images``, ``features``, ``pca``, ``sweeps``, ``random``, ``metrics``.
+Every picture is a base64 PNG inside the page, there is no script and no external resource, so
+the file opens offline in any browser.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ferlab.dense import DenseCPPN
+from ferlab.genome import Genome
+
+SECTIONS = (
+    ("images", "Images"),
+    ("features", "Feature maps"),
+    ("pca", "PCA of each layer"),
+    ("sweeps", "Single-weight sweeps"),
+    ("random", "Random-direction sweeps"),
+    ("metrics", "FER metrics"),
+)
+
+
+@dataclass
+class ReportOptions:
+    image_res: int = 256
+    feature_res: int = 40
+    sweep_res: int = 64
+    sheet_rows: int = 64
+    n_random: int = 4
+    metrics_res: int = 32
+    max_weights: int = 512
+    n_directions: int = 8
+    seed: int = 0
+    genome: Genome | None = None  # labels dense sweep rows with this genome's link ids/labels
+    figures_dir: Path | None = None  # also export every figure here
+    figure_format: str = "png"
+    timings: dict = field(default_factory=dict)
+
+
+def _name(obj, fallback):
+    return str(getattr(obj, "meta", {}).get("name", fallback))
+
+
+def _image(obj, res):
+    if isinstance(obj, Genome):
+        from ferlab.render import render_genome
+
+        return render_genome(obj, res, dtype=np.float32).image
+    return obj.render(res).image
+
+
+def _png_of_array(rgb) -> bytes:
+    import io
+
+    from PIL import Image
+
+    from ferlab.colour import to_bytes
+
+    buf = io.BytesIO()
+    Image.fromarray(to_bytes(rgb)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _feature_figure(obj, res, image_res):
+    from ferlab.figures.features import feature_figure
+
+    return feature_figure(obj, res=res, image_res=image_res)
+
+
+def _sheet_positions(a, b, rows: int, res: int, seed: int, max_weights: int):
+    """Which weights each sheet shows: a genome's links; a layerized net's link weights;
+    another dense net of the same architecture: the same (kernel, row, col) positions (so the
+    two sheets line up); otherwise the ``rows`` weights whose sweeps change the image most."""
+    from ferlab import metrics as M
+
+    def own(obj):
+        if isinstance(obj, Genome):
+            return None  # all links
+        if obj.origin is not None:
+            return [(k, int(r), int(c)) for k, o in enumerate(obj.origin) for r, c in zip(*np.nonzero(o >= 0))]
+        return []
+
+    pos = [own(a), own(b)]
+    for i, (x, other) in enumerate(((a, b), (b, a))):
+        if pos[i] == [] and isinstance(other, DenseCPPN) and pos[1 - i] and \
+                str(other.arch) == str(x.arch):
+            pos[i] = list(pos[1 - i])
+    for i, x in enumerate((a, b)):
+        if pos[i] == []:
+            # Same resolution and sample as the metrics: one compiled sweep program serves both.
+            eff = M.weight_effects(x, res, max_weights=max_weights, seed=seed)
+            order = np.argsort(-eff.energy, kind="stable")[:rows]
+            pos[i] = sorted(eff.lrcs[j] for j in order)
+        elif pos[i] is not None:
+            pos[i] = pos[i][:rows]
+    return pos
+
+
+def _sweep_sheet(obj, positions, res, rows, genome=None):
+    from ferlab.sweep import sweep_dense, sweep_genome
+
+    if isinstance(obj, Genome):
+        return sweep_genome(obj, list(range(min(rows, len(obj.links)))), res=res)
+    # Only a network that carries its own origin map can name links cheaply and exactly.
+    return sweep_dense(obj, weights=positions, res=res, genome=genome if obj.origin is not None else None)
+
+
+def build_figures(a, b, opts: ReportOptions) -> dict:
+    """Every figure of the report as PNG bytes: {section: [(caption, png) for a, for b]}."""
+    from ferlab.figures.pca import pca_figure
+    from ferlab.figures.sweeps import figure_png, sweep_figure
+    from ferlab.sweep import sweep_random
+
+    out: dict[str, list] = {s: [] for s, _ in SECTIONS if s != "metrics"}
+    names = [_name(a, "A"), _name(b, "B")]
+
+    def add(section, i, caption, fig):
+        if opts.figures_dir is not None:
+            opts.figures_dir.mkdir(parents=True, exist_ok=True)
+            fig.savefig(opts.figures_dir / f"{section}_{'ab'[i]}_{_slug(names[i])}.{opts.figure_format}",
+                        dpi=150 if opts.figure_format == "png" else None)
+        out[section].append((caption, figure_png(fig, dpi=110)))
+
+    t = time.perf_counter()
+    positions = _sheet_positions(a, b, opts.sheet_rows, opts.metrics_res, opts.seed, opts.max_weights)
+    for i, obj in enumerate((a, b)):
+        img = _image(obj, opts.image_res)
+        out["images"].append((f"{names[i]} ({_describe(obj)})", _png_of_array(img)))
+        if opts.figures_dir is not None:
+            opts.figures_dir.mkdir(parents=True, exist_ok=True)
+            from PIL import Image
+
+            from ferlab.colour import to_bytes
+
+            Image.fromarray(to_bytes(img)).save(opts.figures_dir / f"images_{'ab'[i]}_{_slug(names[i])}.png")
+    opts.timings["images"] = time.perf_counter() - t
+    for i, obj in enumerate((a, b)):
+        t = time.perf_counter()
+        add("features", i, names[i], _feature_figure(obj, opts.feature_res, opts.image_res))
+        opts.timings[f"features_{i}"] = time.perf_counter() - t
+        t = time.perf_counter()
+        add("pca", i, names[i], pca_figure(obj, opts.feature_res))
+        opts.timings[f"pca_{i}"] = time.perf_counter() - t
+        t = time.perf_counter()
+        sheet = _sweep_sheet(obj, positions[i], opts.sweep_res, opts.sheet_rows, opts.genome)
+        add("sweeps", i, f"{names[i]}: {len(sheet.labels)} weights", sweep_figure(sheet))
+        opts.timings[f"sweeps_{i}"] = time.perf_counter() - t
+        t = time.perf_counter()
+        rnd = sweep_random(obj, opts.n_random, seed=opts.seed, res=opts.sweep_res)
+        add("random", i, f"{names[i]}: seeds {opts.seed}..{opts.seed + opts.n_random - 1}",
+            sweep_figure(rnd, title=f"{names[i]} — random unit directions"))
+        opts.timings[f"random_{i}"] = time.perf_counter() - t
+    return out
+
+
+def _describe(obj) -> str:
+    if isinstance(obj, Genome):
+        return f"genome, {len(obj.nodes)} nodes, {len(obj.links)} links"
+    extra = ", layerized" if obj.origin is not None else ""
+    return f"dense {obj.arch}, {obj.arch.n_params} weights{extra}"
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text)[:40] or "net"
+
+
+def _img_tag(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+
+
+def _metrics_table(ma: dict, mb: dict, names) -> str:
+    from ferlab.metrics import METRIC_NOTES, SCORE_TERMS
+
+    rows = []
+    for key, note in METRIC_NOTES.items():
+        va, vb = ma.get(key), mb.get(key)
+        if va is None or vb is None:
+            continue
+        scored = " *" if key in SCORE_TERMS else ""
+        lower = "" if va == vb else (' class="lower-a"' if va < vb else ' class="lower-b"')
+        rows.append(f"<tr{lower}><th>{html.escape(key)}{scored}</th><td>{va:.3f}</td><td>{vb:.3f}</td>"
+                    f"<td class=note>{html.escape(note)}</td></tr>")
+    head = (f"<tr><th>metric</th><th>{html.escape(names[0])}</th><th>{html.escape(names[1])}</th>"
+            "<th>meaning (higher = more fractured/entangled)</th></tr>")
+    foot = (f"<p class=note>* part of fer_score. Swept {ma['n_swept']} / {ma['n_weights']} and "
+            f"{mb['n_swept']} / {mb['n_weights']} weights.</p>")
+    return f'<table class="metrics">{head}{"".join(rows)}</table>{foot}'
+
+
+CSS = """
+body{font-family:sans-serif;margin:1.5em;color:#222;max-width:1800px}
+h1{font-size:1.4em}h2{font-size:1.15em;border-bottom:1px solid #ccc;padding-top:.6em}
+.pair{display:grid;grid-template-columns:1fr 1fr;gap:1.2em;align-items:start}
+figure{margin:0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.85em;color:#555;margin:.2em 0}
+table.metrics{border-collapse:collapse;font-size:.9em}
+table.metrics td,table.metrics th{border:1px solid #ddd;padding:.25em .6em;text-align:left}
+table.metrics td{font-variant-numeric:tabular-nums}
+.note{color:#666;font-size:.85em}
+nav a{margin-right:1em}
+"""
+
+
+def render_html(names, descs, figures: dict, ma: dict, mb: dict, notes: str = "") -> str:
+    """The page as a string (pure: figures are PNG bytes, metrics plain dicts)."""
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             f"<title>ferlab compare: {html.escape(names[0])} vs {html.escape(names[1])}</title>",
+             f"<style>{CSS}</style></head><body>",
+             f"<h1>{html.escape(names[0])} vs {html.escape(names[1])}</h1>",
+             f"<p class=note>{html.escape(descs[0])} | {html.escape(descs[1])}</p>",
+             "<nav>" + "".join(f'<a href="#{s}">{t}</a>' for s, t in SECTIONS) + "</nav>"]
+    for sec, title in SECTIONS:
+        parts.append(f'<section id="{sec}"><h2>{title}</h2>')
+        if sec == "metrics":
+            parts.append(_metrics_table(ma, mb, names))
+            if notes:
+                parts.append(f"<p class=note>{html.escape(notes)}</p>")
+        else:
+            parts.append('<div class="pair">')
+            for caption, png in figures[sec]:
+                parts.append(f"<figure>{_img_tag(png, f'{title}: {caption}')}"
+                             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+            parts.append("</div>")
+        parts.append("</section>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def compare_report(a, b, path, progress: bool = False, **options) -> Path:
+    """Write the side-by-side report for networks ``a`` and ``b`` (Genome or DenseCPPN).
+
+    Options (see :class:`ReportOptions`): image_res, feature_res, sweep_res, sheet_rows,
+    n_random, metrics_res, max_weights, n_directions, seed, genome (names the links of a
+    layerized network's sweep rows), figures_dir, figure_format. Returns the path written;
+    :func:`compare_report_with_timings` also returns seconds per stage.
+    """
+    return compare_report_with_timings(a, b, path, progress, **options)[0]
+
+
+def compare_report_with_timings(a, b, path, progress: bool = False, **options):
+    """As :func:`compare_report`, also returning {stage: seconds}."""
+    from ferlab.metrics import fer_metrics
+
+    for obj in (a, b):
+        if not isinstance(obj, (Genome, DenseCPPN)):
+            raise TypeError(f"expected a Genome or DenseCPPN, got {type(obj).__name__}")
+    opts = ReportOptions(**options)
+    if opts.figure_format not in ("png", "pdf"):
+        raise ValueError(f"figure format must be png or pdf, got {opts.figure_format!r}")
+    if opts.figures_dir is not None:
+        opts.figures_dir = Path(opts.figures_dir)
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"report must be an .html file, got {path.name!r}")
+    figures = build_figures(a, b, opts)
+    t = time.perf_counter()
+    kw = dict(res=opts.metrics_res, seed=opts.seed, max_weights=opts.max_weights,
+              n_directions=opts.n_directions, progress=progress)
+    ma, mb = fer_metrics(a, **kw), fer_metrics(b, **kw)
+    opts.timings["metrics"] = time.perf_counter() - t
+    notes = (f"Metrics at {opts.metrics_res}² on a seeded sample (seed {opts.seed}) of up to "
+             f"{opts.max_weights} weights and {opts.n_directions} random directions; genomes are "
+             "measured as their layerized dense networks. See ferlab.metrics for formulas.")
+    page = render_html([_name(a, "A"), _name(b, "B")], [_describe(a), _describe(b)], figures, ma, mb, notes)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)  # never leave a half-written report behind
+    return path, dict(opts.timings)
+
+
+__all__ = ["compare_report", "compare_report_with_timings", "render_html", "ReportOptions", "SECTIONS"]

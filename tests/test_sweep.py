@@ -1,0 +1,197 @@
+"""Weight sweeps: genome links vs their layerized dense weights, the paper's mouth weight,
+the cached dense tail vs plain re-rendering, random directions, and bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ferlab import sweep as S
+from ferlab.cli import main
+from ferlab.dense import DenseCPPN
+from ferlab.files import load_any
+from ferlab.layerize import layerize
+from ferlab.picbreeder import load_genome
+from ferlab.render import render_genome
+
+
+@pytest.fixture(scope="module")
+def skull(shared):
+    return load_genome(shared / "picbreeder/fer/skull.zip")
+
+
+@pytest.fixture(scope="module")
+def skull_cppnx(shared):
+    return load_genome(shared / "picbreeder/cppnx/576_Skull.xml")
+
+
+@pytest.fixture(scope="module")
+def sgd_skull(shared):
+    return load_any(shared / "reference/sgd_skull.npz")
+
+
+def test_deltas_grid_has_the_original_in_the_middle():
+    d = S.deltas()
+    assert list(d) == [-1.0, -0.5, 0.0, 0.5, 1.0]
+    assert list(S.deltas(2.0, 3)) == [-2.0, 0.0, 2.0]
+    for bad in ((0.0, 5), (1.0, 0), (float("nan"), 5)):
+        with pytest.raises(ValueError):
+            S.deltas(*bad)
+
+
+def test_genome_link_and_layerized_weight_give_the_same_frames(skull):
+    sheet = S.sweep_genome(skull, res=24)
+    assert sheet.frames.shape == (57, 5, 24, 24, 3)
+    net = layerize(skull)
+    dense = S.sweep(net, res=24)  # a layerized net sweeps its link-carrying weights
+    assert len(dense.rows) == 57
+    for r, row in enumerate(dense.rows):
+        link = row["origin"]
+        assert isinstance(link, int)
+        assert abs(row["weight"] - skull.links[link].weight) < 1e-5
+        np.testing.assert_allclose(dense.frames[r], sheet.frames[link], atol=2e-4)
+    # The unperturbed column is the genome's own image.
+    ref = render_genome(skull, 24).image
+    np.testing.assert_allclose(sheet.frames[:, sheet.base_index], np.broadcast_to(ref, (57, 24, 24, 3)), atol=2e-4)
+
+
+def test_sweep_frames_match_rerendering_with_the_changed_weight(skull):
+    links = [0, 13, 56]
+    sheet = S.sweep_genome(skull, links, offsets=[-1.0, 0.7], res=24)
+    for r, i in enumerate(links):
+        for j, d in enumerate(sheet.deltas):
+            w = list(skull.weights)
+            w[i] += d
+            ref = render_genome(skull.with_weights(w), 24).image
+            np.testing.assert_allclose(sheet.frames[r, j], ref, atol=2e-4)
+
+
+@pytest.mark.parametrize("low_rank", [False, True])
+def test_dense_cached_tail_matches_full_render(sgd_skull, low_rank, monkeypatch):
+    if low_rank:  # the path big sweeps take: exact low-rank propagation of the change
+        monkeypatch.setattr(S, "RANK_MIN_FRAMES", 0)
+    net = sgd_skull
+    picks = [(0, 2, 5), (1, 21, 0), (6, 3, 17), (11, 20, 21), (12, 4, 2)]  # incl. output kernel
+    if low_rank:  # one compilation per kernel there: keep to short tails (deep ones: below)
+        picks = [(7, 3, 17), (9, 0, 20), (11, 20, 21), (12, 4, 2)]
+    sheet = S.sweep_dense(net, weights=picks, offsets=[-1.0, 0.0, 0.5], res=24)
+    for r, (k, i, j) in enumerate(picks):
+        for c, d in enumerate(sheet.deltas):
+            ks = [np.array(x) for x in net.kernels]
+            ks[k][i, j] += d
+            ref = net.with_kernels(ks).render(24).image
+            np.testing.assert_allclose(sheet.frames[r, c], ref, atol=1e-4)
+
+
+@pytest.mark.parametrize("arch", ["1;gaussian:2,sin:1", "3;cache:2,sigmoid:2", "4;tanh:3"])
+def test_every_weight_of_small_networks_matches_full_render(arch, monkeypatch):
+    from ferlab.dense import Arch
+
+    a = Arch.parse(arch)
+    rng = np.random.default_rng(0)
+    net = DenseCPPN(a, tuple(rng.normal(0, 1, s).astype(np.float32) for s in a.kernel_shapes()))
+    monkeypatch.setattr(S, "RANK_MIN_FRAMES", 0)  # rank path where it applies, else the loop
+    sheet = S.sweep_dense(net, all_weights=True, offsets=[-0.7, 1.0], res=12)
+    assert len(sheet.rows) == a.n_params
+    for r, row in enumerate(sheet.rows):
+        ks = [np.array(k) for k in net.kernels]
+        ks[row["kernel"]][row["row"], row["col"]] += 1.0
+        np.testing.assert_allclose(sheet.frames[r, 1], net.with_kernels(ks).render(12).image, atol=1e-4)
+
+
+def test_chunked_sweep_equals_unchunked(sgd_skull, monkeypatch):
+    picks = [(3, 1, 1), (3, 2, 2), (3, 5, 9), (4, 0, 0), (12, 1, 1)]
+    whole = S.sweep_dense(sgd_skull, weights=picks, res=24).frames
+    monkeypatch.setattr(S, "CHUNK_FLOATS", 24 * 24 * 3 * 22 * 4)  # about one weight per chunk
+    parts = S.sweep_dense(sgd_skull, weights=picks, res=24).frames
+    np.testing.assert_allclose(parts, whole, atol=1e-6)
+
+
+def test_paper_weight_4371_is_the_mouth_link_and_moves_the_mouth(shared, skull_cppnx):
+    net = DenseCPPN.load(shared / "reference/picbreeder_skull.npz")
+    assert net.arch.flat_to_lrc(4371) == (7, 15, 15)
+    sheet = S.sweep_dense(net, flat=[4371], res=64, genome=skull_cppnx)
+    link = sheet.rows[0]["origin"]
+    assert skull_cppnx.links[link].id == (576, 224)
+    assert "576:224" in sheet.labels[0] and "Mouth open close:=4" in sheet.labels[0]
+    b = sheet.base_index
+    h = w = 64
+    ys, xs = np.mgrid[0:h, 0:w]
+    for j in (0, len(sheet.deltas) - 1):  # δ = −1 and +1
+        change = np.abs(sheet.frames[0, j] - sheet.frames[0, b]).sum(axis=-1)
+        assert change.max() > 0.3, "the sweep must visibly change the picture"
+        total = change.sum()
+        # Where the pixels change: centroid in the lower middle of the face (the mouth sits at
+        # rows ~60–80 %, columns ~30–70 % of the reference picture), little above the eyes.
+        cy, cx = (ys * change).sum() / total / h, (xs * change).sum() / total / w
+        assert 0.6 <= cy <= 0.85 and 0.4 <= cx <= 0.6, (cy, cx)
+        mouth = change[int(0.58 * h):int(0.84 * h), int(0.27 * w):int(0.73 * w)].sum() / total
+        assert mouth > 2 * (0.26 * 0.46), mouth  # at least twice the box's share of the area
+        assert change[: h // 2].sum() / total < 0.15
+
+
+def test_random_direction_is_seeded_unit_and_respects_nonzero(sgd_skull, skull):
+    a, b = S.random_direction(sgd_skull, 3), S.random_direction(sgd_skull, 3)
+    np.testing.assert_array_equal(a, b)
+    assert abs(np.linalg.norm(a) - 1) < 1e-12
+    assert not np.allclose(a, S.random_direction(sgd_skull, 4))
+    net = layerize(skull)
+    d = S.random_direction(net, 0, nonzero=True)
+    w = S.flat_weights(net)
+    assert np.all(d[w == 0] == 0) and np.count_nonzero(d) == np.count_nonzero(w)
+
+
+def test_direction_sweeps_match_rerendering(skull, sgd_skull):
+    d = S.random_direction(skull, 1)
+    frames = S.sweep_direction(skull, d, [0.0, 0.8], res=24)
+    np.testing.assert_allclose(frames[0], render_genome(skull, 24).image, atol=2e-4)
+    ref = render_genome(skull.with_weights(np.asarray(skull.weights) + 0.8 * d), 24).image
+    np.testing.assert_allclose(frames[1], ref, atol=2e-4)
+    dd = S.random_direction(sgd_skull, 2)
+    frames = S.sweep_direction(sgd_skull, dd, [-0.5], res=24)
+    ks, a = [], 0
+    for k in sgd_skull.kernels:
+        ks.append(np.asarray(k, np.float64) - 0.5 * dd[a:a + k.size].reshape(k.shape))
+        a += k.size
+    np.testing.assert_allclose(frames[0], sgd_skull.with_kernels(ks).render(24).image, atol=1e-4)
+    sheet = S.sweep_random(sgd_skull, 2, seed=5, res=24)
+    assert sheet.frames.shape == (2, 5, 24, 24, 3) and "seed 6" in sheet.labels[1]
+
+
+def test_bad_selections_are_clear_errors(skull, sgd_skull):
+    with pytest.raises(ValueError, match="no link '9:9'"):
+        S.sweep_genome(skull, ["9:9"])
+    with pytest.raises(IndexError, match="out of range"):
+        S.sweep_dense(sgd_skull, flat=[10**6])
+    with pytest.raises(IndexError, match="outside kernels"):
+        S.sweep_dense(sgd_skull, weights=["0,9,0"])
+    with pytest.raises(ValueError, match="kernel,row,col"):
+        S.sweep_dense(sgd_skull, weights=["a,b"])
+    with pytest.raises(ValueError, match="not by link id"):
+        S.sweep(sgd_skull, links=["576:224"])
+    with pytest.raises(ValueError, match="direction has shape"):
+        S.sweep_direction(sgd_skull, np.ones(3))
+
+
+def test_cli_sweep_writes_figures_and_fails_cleanly(shared, tmp_path, capsys):
+    g = str(shared / "picbreeder/cppnx/576_Skull.xml")
+    png, pdf, npz = tmp_path / "s.png", tmp_path / "s.pdf", tmp_path / "s.npz"
+    assert main(["sweep", g, "--links", "576:224,576:31", "--res", "24", "-o", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["sweep", str(shared / "reference/picbreeder_skull.npz"), "--flat", "4371",
+                 "--genome", g, "--res", "24", "-o", str(pdf)]) == 0
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    assert main(["sweep", str(shared / "reference/sgd_skull.npz"), "--random", "2", "--count", "3",
+                 "--res", "24", "-o", str(npz)]) == 0
+    with np.load(npz) as z:
+        assert z["frames"].shape == (2, 3, 24, 24, 3)
+    capsys.readouterr()
+    before = png.read_bytes()
+    for argv in (["sweep", g, "--links", "1:1", "-o", str(png)],
+                 ["sweep", str(shared / "reference/sgd_skull.npz"), "-o", str(png)],
+                 ["sweep", g, "-o", str(tmp_path / "s.gif")],
+                 ["sweep", str(tmp_path / "missing.zip"), "-o", str(png)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("ferlab sweep: error:") and err.count("\n") == 1 and "Traceback" not in err
+    assert png.read_bytes() == before
+    assert not (tmp_path / "s.gif").exists()
