@@ -109,3 +109,20 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, argv, msg):
     assert proc.returncode == 2, proc.stderr
     lines = [l for l in proc.stderr.splitlines() if "Platform" not in l and l.strip()]
     assert len(lines) == 1 and msg in lines[0] and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_quick_demo_writes_the_whole_story(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "-o", str(out), "--quick"]) == 0
+    printed = capsys.readouterr().out.split()
+    for name in ("genome.png", "layerized.npz", "layerized-features.png", "replica/net.npz",
+                 "replica/summary.json", "side-by-side.png", "report.html"):
+        assert str(out / name) in printed and (out / name).stat().st_size > 0, name
+    # The layerized network draws the genome's picture; the replica learned something.
+    genome_img = np.asarray(Image.open(out / "genome.png"), float)
+    dense_img = np.asarray(Image.open(out / "layerized.png"), float)
+    assert np.abs(genome_img - dense_img).max() <= 1
+    summary = json.loads((out / "replica" / "summary.json").read_text())
+    assert summary["recipe"] == "fast" and summary["final_mse"] < 0.06
+    html = (out / "report.html").read_text()
+    assert "FER metrics" in html and "SGD replica" in html

@@ -50,6 +50,17 @@ def run_demo(out: Path, quick: bool = False, log: Callable[[str], None] = print)
     yield from save_outputs(result, out / "replica").values()
     yield side_by_side(image, result.image, ("evolved genome", "SGD replica"), out / "side-by-side.png")
 
+    from ferlab.report import compare_report
+
+    replica = result.net.with_kernels(result.net.kernels)
+    replica.meta["name"] = "SGD replica"
+    net.meta["name"] = "evolved (layerized)"
+    log("writing the comparison report (sweeps, PCA, FER metrics) ...")
+    fast = {"image_res": 128, "sweep_res": 32, "metrics_res": 24, "max_weights": 128} if quick else {}
+    report = compare_report(net, replica, out / "report.html", genome=genome, **fast)
+    log(f"open {report.resolve()} in a browser")
+    yield report
+
 
 def side_by_side(a, b, titles, path) -> Path:
     """Two images with titles, as one PNG."""
