@@ -141,6 +141,11 @@ def _reaches(genome: Genome, start: GeneId, goal: GeneId) -> bool:
     out: dict[GeneId, list[GeneId]] = {}
     for l in genome.links:
         out.setdefault(l.source, []).append(l.target)
+    return _path_exists(out, start, goal)
+
+
+def _path_exists(out: dict[GeneId, list[GeneId]], start: GeneId, goal: GeneId) -> bool:
+    """Depth-first search over an adjacency map (node -> targets)."""
     seen, stack = {start}, [start]
     while stack:
         n = stack.pop()
@@ -311,18 +316,6 @@ def crossover(parents: Sequence[Genome], rng: np.random.Generator) -> Genome:
     out: dict[GeneId, list[GeneId]] = {}
     pairs: set = set()
 
-    def reaches(a, b):
-        seen, stack = {a}, [a]
-        while stack:
-            n = stack.pop()
-            if n == b:
-                return True
-            for t in out.get(n, ()):
-                if t not in seen:
-                    seen.add(t)
-                    stack.append(t)
-        return False
-
     kinds = {n.id: n.kind for n in nodes}
     for lid in link_order:
         vs = link_versions[lid]
@@ -333,7 +326,7 @@ def crossover(parents: Sequence[Genome], rng: np.random.Generator) -> Genome:
         if lid not in first:
             # Links unique to other parents must not duplicate an edge or close a cycle.
             if ((link.source, link.target) in pairs or kinds[link.target] == "in"
-                    or reaches(link.target, link.source)):
+                    or _path_exists(out, link.target, link.source)):
                 continue
         links.append(link)
         pairs.add((link.source, link.target))
