@@ -153,9 +153,9 @@ class DenseCPPN:
         planes = canvas.planes(dtype)
         h, w = canvas.shape
         kernels = [np.asarray(k, dtype) for k in self.kernels]
-        outs, layers = forward(self.arch, kernels, planes.reshape(4, -1).T, np, keep=features)
-        image = rgb_from_outputs(outs, np).reshape(h, w, 3)
-        maps = [a.T.reshape(-1, h, w) for a in layers] if features else None
+        outs, layers = forward_rows(self.arch, kernels, planes.reshape(4, -1), keep=features)
+        image = rgb_from_outputs(outs.T, np).reshape(h, w, 3)
+        maps = [a.reshape(-1, h, w) for a in layers] if features else None
         return DenseRender(image, maps)
 
     def flat_weights(self) -> np.ndarray:
@@ -219,6 +219,28 @@ def forward(arch: Arch, kernels, x, xp=np, keep: bool = False):
         if keep:
             layers.append(h)
     out = h @ kernels[-1]
+    if keep:
+        layers.append(out)
+    return out, layers
+
+
+def forward_rows(arch: Arch, kernels, x, keep: bool = False):
+    """numpy-only twin of :func:`forward` in neuron-major layout: inputs (4, P) -> (3, P).
+
+    Each activation group is a contiguous block of rows, activated in place: about twice as
+    fast as the pixel-major form under numpy (which JAX prefers for training).
+    """
+    spans = [s for s in arch.spans() if s[0] != "identity"]
+    h = x
+    layers = [x] if keep else []
+    for kern in kernels[:-1]:
+        z = kern.T @ h
+        for act, a, b in spans:
+            z[a:b] = apply(act, z[a:b], np)
+        h = z
+        if keep:
+            layers.append(h)
+    out = kernels[-1].T @ h
     if keep:
         layers.append(out)
     return out, layers
