@@ -40,7 +40,10 @@ skull the wrong way round and ties on the butterfly (hence unscored). active_fra
 measures sparsity: a layerized genome's absent links that feed unused neurons cannot matter.
 
 Human-label agreement (:func:`label_auc`): does a fixed similarity between two links' effects
-predict that CPPN-X researchers gave them the same functional label?
+predict that CPPN-X researchers gave them the same functional label? ferlab's similarity
+(:func:`effect_similarity`: unit per-node |Δ| maps of each link's ±1 sweep, plus context)
+gives pooled ROC AUC 0.792 on the 8 CPPN-X genomes at 64² (better on all 8) against 0.733
+for the issue's |Δimage| cosine; ``benchmarks/label_auc.py`` prints the table.
 """
 from __future__ import annotations
 
@@ -352,25 +355,49 @@ def _cosine_matrix(f):
     return f @ f.T
 
 
-_CHANGES: dict = {}
+#: A node counts as "reached" by a link's sweep when its map moves by more than this RMS
+#: (well above float32 rounding, far below any visible change).
+TOUCH_RMS = 1e-4
+#: Node maps are compared at this resolution (block means when res is a multiple of it): a
+#: pixel of misalignment should not decide "same function", and it bounds memory at high res.
+NODE_RES = 32
+
+_SWEEPS: dict = {}
+
+
+def _sweeps(genome: Genome, res: int, offsets):
+    """Cached (|Δimage| (L, O, H, W, 3), unit node-change maps (L, O, N, h, w)) for a genome."""
+    from ferlab.sweep import _structure
+
+    key = (_structure(genome), tuple(genome.weights), int(res), tuple(float(o) for o in offsets))
+    if key not in _SWEEPS:
+        if len(_SWEEPS) >= 16:
+            _SWEEPS.pop(next(iter(_SWEEPS)))
+        _SWEEPS[key] = _link_sweeps(genome, res, offsets)
+    return _SWEEPS[key]
 
 
 def link_changes(genome: Genome, res: int = 64, offsets=(-1.0, 1.0)) -> np.ndarray:
     """|I(w + δ e_l) − I(w)| per link l and offset δ: (n_links, n_offsets, H, W, 3).
 
-    Cached for the last few genomes (the baseline and ferlab's similarity share it).
+    Cached for the last few genomes (the baseline and ferlab's similarity share the renders).
     """
-    from ferlab.sweep import _structure
-
-    key = (_structure(genome), tuple(genome.weights), int(res), tuple(float(o) for o in offsets))
-    if key not in _CHANGES:
-        if len(_CHANGES) >= 16:
-            _CHANGES.pop(next(iter(_CHANGES)))
-        _CHANGES[key] = _link_changes(genome, res, offsets)
-    return _CHANGES[key]
+    return _sweeps(genome, res, offsets)[0]
 
 
-def _link_changes(genome: Genome, res: int, offsets) -> np.ndarray:
+def node_changes(genome: Genome, res: int = 64, offsets=(-1.0, 1.0)) -> np.ndarray:
+    """Each link's sweep seen at every node: (n_links, n_offsets, n_nodes, h, w).
+
+    |v_n(w + δ e_l) − v_n(w)| for every non-input node n (plan order, outputs included),
+    block-averaged down to NODE_RES² when res is a multiple of it (kept at res otherwise),
+    then scaled to unit RMS per node map; a node the
+    change does not reach (RMS ≤ TOUCH_RMS) is all zeros. So each map keeps only *where*
+    that node changes, and every reached node weighs the same, whatever the amplitude.
+    """
+    return _sweeps(genome, res, offsets)[1]
+
+
+def _link_sweeps(genome: Genome, res: int, offsets):
     # Plain numpy renders: a few hundred small frames cost less than compiling a JAX program
     # for every genome.
     from ferlab.canvas import as_canvas
@@ -379,18 +406,28 @@ def _link_changes(genome: Genome, res: int, offsets) -> np.ndarray:
     plan = compile_genome(genome)
     planes = as_canvas(res).planes(np.float32)
     base = np.asarray(genome.weights, np.float64)
+    k = res // NODE_RES if res > NODE_RES and res % NODE_RES == 0 else 1
+    h = res // k
 
-    def image(w):
-        return plan.image(plan.forward(w.astype(np.float32), planes, np), np)
+    def values(w):
+        return plan.forward(w.astype(np.float32), planes, np)
 
-    ref = image(base)
-    out = np.empty((len(base), len(offsets)) + ref.shape, np.float32)
+    ref = values(base)
+    ref_image = plan.image(ref, np)
+    n_nodes = len(plan.node_ids) - 4  # inputs never change
+    images = np.empty((len(base), len(offsets)) + ref_image.shape, np.float32)
+    nodes = np.zeros((len(base), len(offsets), n_nodes, h, h), np.float32)
     for i in range(len(base)):
         for j, d in enumerate(offsets):
             w = base.copy()
             w[i] += d
-            out[i, j] = np.abs(image(w) - ref)
-    return out
+            v = values(w)
+            images[i, j] = np.abs(plan.image(v, np) - ref_image)
+            m = np.abs(v[4:] - ref[4:]).reshape(n_nodes, h, k, h, k).mean(axis=(2, 4))
+            rms = np.sqrt((m * m).mean(axis=(1, 2)))
+            on = rms > TOUCH_RMS
+            nodes[i, j, on] = m[on] / rms[on, None, None] / h
+    return images, nodes
 
 
 def baseline_similarity(genome: Genome, res: int = 64) -> np.ndarray:
@@ -429,16 +466,80 @@ def downstream_overlap(genome: Genome) -> np.ndarray:
     return out
 
 
-def effect_similarity(genome: Genome, res: int = 64) -> np.ndarray:
-    """ferlab's link similarity: what a sweep changes in the image *and* where it flows.
+def change_shape_similarity(genome: Genome, res: int = 64, offsets=(-1.0, 1.0)) -> np.ndarray:
+    """Cosine of the links' per-node change maps (:func:`node_changes`), δ = ±1.
 
-    S(l, m) = ½·cos(|Δ_l|, |Δ_m|) + ½·J(l, m)
+    With every reached node's map at unit norm, the cosine of the concatenations is
 
-    with |Δ_l| the baseline's |Δimage| maps at δ = ±1 and J the Jaccard overlap of the node
-    sets the two links act through (:func:`downstream_overlap`). Pixels say *what* changes;
-    two links that also change it through the same sub-network are parts of one mechanism,
-    which is what the CPPN-X labels name. Fixed, equal weights: nothing is fitted to labels.
+        C(l, m) = Σ_n cos_n(l, m) / √(k_l · k_m)
+
+    over the nodes n both sweeps reach, cos_n the spatial cosine of the two |Δ| maps at n
+    and k the number of (node, δ) maps a sweep reaches. It is the Ochiai overlap of the two
+    links' downstream sets where each shared node counts only as much as the two changes
+    there fall in the same place.
     """
+    return _cosine_matrix(node_changes(genome, res, offsets))
+
+
+def with_context(sim: np.ndarray) -> np.ndarray:
+    """½·S + ½·P: add how alike two links' similarity profiles over the genome are.
+
+    P(l, m) is the Pearson correlation of rows l and m of S over every *other* link k
+    (k ∉ {l, m}: their own entries would only echo S(l, m) and the diagonal). Labels name
+    groups, and group membership is transitive: two links that resemble the same other
+    links belong together even when their direct comparison is weak (e.g. the two ends of a
+    chain of nodes). The profile spans every link of the genome, unlabelled ones included,
+    so no label is used. P(l, l) = 1; a flat profile has correlation 0.
+    """
+    s = np.asarray(sim, np.float64)
+    n = len(s) - 2
+    if n < 2:
+        return s.copy()
+    d = np.diag(s)
+    # Sums over all k, minus the k = l and k = m terms, for every pair at once.
+    sa = s.sum(1)[:, None] - d[:, None] - s
+    sb = sa.T
+    saa = (s * s).sum(1)[:, None] - d[:, None] ** 2 - s * s
+    sbb = saa.T
+    sab = s @ s.T - d[:, None] * s.T - s * d[None, :]
+    cov = sab - sa * sb / n
+    var = np.maximum(saa - sa * sa / n, 0.0) * np.maximum(sbb - sb * sb / n, 0.0)
+    p = np.where(var > 1e-24, cov / np.sqrt(np.maximum(var, 1e-24)), 0.0)
+    np.fill_diagonal(p, 1.0)
+    return 0.5 * s + 0.5 * p
+
+
+def effect_similarity(genome: Genome, res: int = 64) -> np.ndarray:
+    """ferlab's link similarity: *where*, node by node, a link's sweep changes the network.
+
+    S = with_context(change_shape_similarity(genome)):
+
+    1. Sweep each link by δ = ±1 (the baseline's renders) and look at every node's |Δ| map,
+       not only the image's; scale each map to unit RMS (:func:`node_changes`). Two links
+       score high when their changes flow through the same nodes *and* land in the same
+       places at each of them (:func:`change_shape_similarity`).
+    2. Mix in the correlation of the two links' similarity profiles (:func:`with_context`).
+
+    Why this tracks CPPN-X labels: researchers name a link by the part of the picture it
+    moves ("mouth open close", "outer shape"), and in Picbreeder networks a part is drawn by a
+    small group of nodes. The image's |Δ| alone is dominated by amplitude (a big and a small
+    move of the mouth look different; a big move of anything looks like a big move of
+    everything); the unit node maps compare the *shape* of the change at each node, so links
+    that drive the same sub-network the same way match, and the downstream overlap of the old
+    similarity comes out of the same numbers instead of being added by hand.
+
+    Fixed choices, nothing fitted to labels: δ = ±1 as the baseline, unit RMS per node map,
+    node maps at 32² (NODE_RES), equal halves in the context mix. Measured at 64² on the 8
+    CPPN-X genomes: pooled AUC 0.792 vs 0.733 for the baseline and 0.776 for the previous
+    "½ image cosine + ½ downstream Jaccard" (benchmarks/label_auc.py prints the table);
+    above the baseline on all 8 genomes, but below the previous similarity on 576_Skull
+    (0.774 vs 0.795). No fixed variant tried reached 0.82 pooled (best stable: 0.79-0.80).
+    """
+    return with_context(change_shape_similarity(genome, res))
+
+
+def previous_effect_similarity(genome: Genome, res: int = 64) -> np.ndarray:
+    """The earlier ferlab similarity, kept for comparison: ½·baseline cosine + ½·Jaccard."""
     return 0.5 * baseline_similarity(genome, res) + 0.5 * downstream_overlap(genome)
 
 
