@@ -20,7 +20,7 @@ import numpy as np
 
 from ferlab.evolve import Innovations, breed, first_screen, limit_blas_threads, thumbnails
 from ferlab.store import Store
-from ferlab.web.imaging import encode_png
+from ferlab.web.imaging import encode_pngs
 from ferlab.web.service import Breeder
 
 TARGET_MS = 50.0
@@ -50,22 +50,24 @@ def bench_parent(name, parent, reps, store_dir):
     screen = st["screen"]["id"]
     key = st["screen"]["genomes"][0]["key"]  # the parent itself
     innov = Innovations(10_000, 1)
-    parts = {"breed": [], "render": [], "png": [], "total": []}
+    parts = {"breed": [], "render": [], "png": [], "total": [], "cpu": []}
     for r in range(reps):
         t0 = time.perf_counter()
         kids, innov = breed([parent], 15, 1000 + r, innov, 1.0)
         t1 = time.perf_counter()
         imgs = thumbnails(kids, 128)
         t2 = time.perf_counter()
-        [encode_png(im) for im in imgs]
+        encode_pngs(imgs)
         t3 = time.perf_counter()
         parts["breed"].append((t1 - t0) * 1e3)
         parts["render"].append((t2 - t1) * 1e3)
         parts["png"].append((t3 - t2) * 1e3)
         # The whole action as the server runs it: read, breed, render, encode, commit.
-        t4 = time.perf_counter()
+        t4, c4 = time.perf_counter(), time.process_time()
         breeder.evolve(sid, screen, [key], 1.0, seed=2000 + r)
         parts["total"].append((time.perf_counter() - t4) * 1e3)
+        # CPU time of all threads: steadier than wall time when other work shares the cores.
+        parts["cpu"].append((time.process_time() - c4) * 1e3)
         store.go_back(sid, screen)
     store.close()
     return parts
@@ -87,8 +89,8 @@ def main(argv=None) -> int:
     # Warm-up: imports, thread pool, numpy buffers.
     thumbnails(first_screen(15, 0, Innovations(1))[0], 128)
     print(f"Evolve click: 15 children at 128x128, float32 numpy, {os.cpu_count()} CPU(s), "
-          f"{args.reps} clicks per parent, BLAS single-threaded: {blas}; times in ms (p50 / p95)")
-    header = f"{'parent':>12} {'nodes':>5} {'links':>5} | {'breed':>11} {'render':>13} {'png':>11} | {'server total':>15}  target"
+          f"{args.reps} clicks per parent, BLAS single-threaded: {blas}; times in ms (p50 / p95); cpu = CPU time of the server total, all threads")
+    header = f"{'parent':>12} {'nodes':>5} {'links':>5} | {'breed':>11} {'render':>13} {'png':>11} | {'server total':>15} {'cpu':>13}  target"
     print(header)
     print("-" * len(header))
     worst = 0.0
@@ -101,7 +103,8 @@ def main(argv=None) -> int:
                   f"{pct(p['breed'], 50):5.1f}/{pct(p['breed'], 95):5.1f} "
                   f"{pct(p['render'], 50):6.1f}/{pct(p['render'], 95):6.1f} "
                   f"{pct(p['png'], 50):5.1f}/{pct(p['png'], 95):5.1f} | "
-                  f"{pct(p['total'], 50):7.1f}/{pct(p['total'], 95):7.1f}  {ok} (<= {TARGET_MS:.0f} p95)",
+                  f"{pct(p['total'], 50):7.1f}/{pct(p['total'], 95):7.1f} "
+                  f"{pct(p['cpu'], 50):6.1f}/{pct(p['cpu'], 95):6.1f}  {ok} (<= {TARGET_MS:.0f} p95)",
                   flush=True)
     print(f"worst p95 server time: {worst:.1f} ms")
     return 0

@@ -272,6 +272,24 @@ def test_render_batch_of_mixed_children_matches_one_by_one(shared):
     assert np.mean(np.abs(th[0].astype(int) - ref)) < 0.05
 
 
+@pytest.mark.parametrize("colour", [False, True])
+def test_render_batch_of_grown_siblings_matches_one_by_one(colour):
+    # Grown lineages reach every activation and every kind of product the batch renderer
+    # plans (shared nodes, one-source scales, gathered and contiguous sources, tiles).
+    g, innov = _fresh(colour, seed=3)
+    rng = np.random.default_rng(4)
+    for _ in range(12):
+        kids, innov = breed([g], 6, int(rng.integers(2**31)), innov, 1.5)
+        g = max(kids, key=lambda k: (len(k.nodes), len(k.links)))
+    kids, innov = breed([g], 8, 5, innov, 1.0)
+    assert len({n.activation for k in kids for n in k.nodes if n.kind != "in"}) >= 4
+    got = render_batch(kids, 40, threads=2)
+    for k, img in zip(kids, got):
+        ref = render_genome(k, 40).image
+        assert np.mean(np.abs(img - ref)) < 1e-4
+        assert np.mean(np.abs(img - ref) > 1e-3) < 0.002
+
+
 def test_render_batch_validates():
     g, _ = _fresh(False)
     bad = replace(g, links=g.links + (Link((7, 999), g.output_ids()["ink"], (7, 12345), 1.0),))

@@ -23,6 +23,10 @@ from ferlab.genome import COLOUR_OUTPUTS, Genome
 
 #: Most distinct source rows gathered at once, to bound the scratch buffer.
 _MAX_GATHER = 128
+#: What one more numpy product costs, in dense matrix entries (measured at 128² pixels).
+_CALL = 6
+#: Widest source span, relative to the number of sources, multiplied over without a gather.
+_SPAN = 1.5
 
 _local = threading.local()
 
@@ -57,115 +61,180 @@ class _Program:
             self._add(g)
 
     def _add(self, g: Genome) -> None:
-        kinds = {n.id: n for n in g.nodes}
-        incoming: dict = {n.id: [] for n in g.nodes}
-        for l in g.links:
-            incoming[l.target].append(l)
+        # Keys are built depth-first from the outputs (the genome is validated, so acyclic):
+        # nodes that reach no output are never looked at, and no topological sort is needed.
+        keys, act, depth, inputs = self.keys, self.act, self.depth, self.inputs
         uid: dict = {}
-        for nid in g.topological_order():
-            node = kinds[nid]
-            if node.kind == "in":
-                uid[nid] = self.keys[("in", node.label)]
-                continue
-            ins = tuple(sorted((uid[l.source], float(l.weight)) for l in incoming[nid]))
-            key = (node.activation, ins)
-            u = self.keys.get(key)
-            if u is None:
-                u = len(self.act)
-                self.keys[key] = u
-                self.act.append(node.activation)
-                self.depth.append(1 + max((self.depth[s] for s, _ in ins), default=0))
-                self.inputs.append(list(ins))
-            uid[nid] = u
+        acts: dict = {}
+        for n in g.nodes:
+            if n.kind == "in":
+                uid[n.id] = keys[("in", n.label)]
+            else:
+                acts[n.id] = n.activation
+        incoming: dict = {nid: [] for nid in acts}
+        for l in g.links:
+            incoming[l.target].append((l.source, l.weight))
         outs = g.output_ids()
+        stack = list(outs.values())
+        while stack:
+            nid = stack[-1]
+            if nid in uid:
+                stack.pop()
+                continue
+            inc = incoming[nid]
+            waiting = [s for s, _ in inc if s not in uid]
+            if waiting:
+                stack.extend(waiting)
+                continue
+            stack.pop()
+            ins = tuple(sorted([(uid[s], float(w)) for s, w in inc]))
+            key = (acts[nid], ins)
+            u = keys.get(key)
+            if u is None:
+                u = len(act)
+                keys[key] = u
+                act.append(acts[nid])
+                depth.append(1 + max([depth[s] for s, _ in ins], default=0))
+                inputs.append(list(ins))
+            uid[nid] = u
         colour = "ink" not in outs
         names = COLOUR_OUTPUTS if colour else ("ink",)
         self.outputs.append(tuple(uid[outs[k]] for k in names))
         self.colour.append(colour)
 
     def schedule(self):
-        """Rows for the needed nodes, ordered by (depth, activation), and the groups to run."""
-        need = set()
-        stack = [u for outs in self.outputs for u in outs]
-        while stack:
-            u = stack.pop()
-            if u in need:
-                continue
-            need.add(u)
-            stack.extend(s for s, _ in self.inputs[u])
-        hidden = sorted((u for u in need if u >= len(INPUT_LABELS)),
-                        key=lambda u: (self.depth[u], self.act[u], len(self.inputs[u]) > 0, u))
-        order = list(range(len(INPUT_LABELS))) + hidden
-        row = {u: r for r, u in enumerate(order)}
+        """Rows for the nodes, ordered by (depth, activation), and the groups to run.
+
+        Every node here is needed: :meth:`_add` only keys nodes that reach an output.
+        """
+        n_in = len(INPUT_LABELS)
+        by_group: dict = {}
+        for u in range(n_in, len(self.act)):
+            by_group.setdefault((self.depth[u], self.act[u]), []).append(u)
+        order = list(range(n_in))
+        row = list(range(len(self.act)))
         groups = []
-        r = len(INPUT_LABELS)
-        while r < len(order):
-            u0 = order[r]
-            e = r
-            while e < len(order) and (self.depth[order[e]], self.act[order[e]]) == (self.depth[u0], self.act[u0]):
-                e += 1
-            groups.append((self.act[u0], r, e,
-                           [[(row[s], w) for s, w in self.inputs[order[k]]] for k in range(r, e)]))
-            r = e
+        for dk in sorted(by_group):
+            # Within a group: source-less nodes, then one-source nodes, then the rest, those
+            # with the same sources together: _compile cuts the group into dense blocks.
+            keyed = []
+            for u in by_group[dk]:
+                ins = [(row[s], w) for s, w in self.inputs[u]]
+                keyed.append((min(len(ins), 2), sorted([r for r, _ in ins]), u, ins))
+            keyed.sort()
+            start = len(order)
+            for item in keyed:
+                row[item[2]] = len(order)
+                order.append(item[2])
+            groups.append((dk[1], start, len(order), [item[3] for item in keyed]))
         return order, row, groups
 
 
-def _run_group(values: np.ndarray, act: str, start: int, ins: list, pix: int) -> None:
-    """Fill rows start.. of ``values`` with act(sum of weighted sources), in place.
+def _compile(groups) -> list:
+    """Turn schedule groups into pixel-independent steps, built once per batch.
 
-    The group's input sums are one small dense matrix (group nodes x their distinct sources)
-    times the gathered source rows: BLAS does that far faster than per-link numpy calls, and
-    the matrix is dense in the common case, one node's variants across sibling genomes.
+    Each step is (activation, first row, end row, leading source-less rows, products); a
+    product (a, b, m, idx, lo, hi, scale) fills rows a..b with m @ sources (or, when
+    ``scale``, one source per row times the column m), the sources being rows lo..hi (idx
+    None, m spanning them all) or else gathered by ``idx``. The input sums of
+    a group are one small dense matrix (group nodes x their distinct sources) times the source
+    rows: BLAS does that far faster than per-link numpy calls, and the matrix is dense in the
+    common case, one node's variants across sibling genomes. Building the matrices here, not
+    per pixel tile, keeps the Python work out of the threads (it holds the GIL).
     """
-    k = 0
-    n = len(ins)
-    while k < n and not ins[k]:  # source-less nodes sort first: their input sum is zero
-        values[start + k] = 0.0
-        k += 1
-    while k < n:
-        # Take whole nodes while their distinct sources fit the gather buffer (at least one).
-        j, srcs = k, {}
-        while j < n:
-            new = {s for s, _ in ins[j] if s not in srcs}
-            if j > k and len(srcs) + len(new) > _MAX_GATHER:
-                break
-            for s in sorted(new):
-                srcs[s] = len(srcs)
+    steps = []
+    for act, start, stop, ins in groups:
+        scale = _PRESCALE.get(act, 1.0)
+        n = len(ins)
+        k = 0
+        while k < n and not ins[k]:  # source-less nodes sort first: their input sum is zero
+            k += 1
+        zeros = k
+        prods = []
+        j = k
+        while j < n and len(ins[j]) == 1:
             j += 1
-        m = np.zeros((j - k, len(srcs)), np.float32)
-        for r in range(k, j):
-            for s, w in ins[r]:
-                m[r - k, srcs[s]] += w
-        idx = np.fromiter(srcs, dtype=np.intp, count=len(srcs))
-        if idx[-1] - idx[0] == len(idx) - 1 and np.all(np.diff(idx) == 1):
-            gathered = values[idx[0]: idx[-1] + 1]
+        if j > k:
+            # One source each: a gather and a row-wise scale, no matrix product at all.
+            idx = np.array([ins[r][0][0] for r in range(k, j)], dtype=np.intp)
+            w = np.array([[ins[r][0][1] * scale] for r in range(k, j)], dtype=np.float32)
+            lo, hi = int(idx[0]), int(idx[-1]) + 1
+            contiguous = hi - lo == len(idx) and bool(np.all(np.diff(idx) == 1))
+            prods.append((start + k, start + j, w, None if contiguous else idx, lo, hi, True))
+            k = j
+        while k < n:
+            # Grow a block of consecutive nodes while one dense product over the union of their
+            # sources costs less than starting a new product (a numpy call or two, ~_CALL
+            # matrix entries' worth); sibling variants of one node share sources and merge.
+            j, srcs = k + 1, {s for s, _ in ins[k]}
+            while j < n:
+                mine = {s for s, _ in ins[j]}
+                union = srcs | mine
+                merged = (j - k + 1) * len(union)
+                apart = (j - k) * len(srcs) + _CALL + len(mine)
+                if merged > apart or len(union) > _MAX_GATHER:
+                    break
+                srcs = union
+                j += 1
+            ordered = sorted(srcs)
+            lo, hi = ordered[0], ordered[-1] + 1
+            # Copying a source row costs about 1.5 zero columns in the product: when the
+            # sources are nearly contiguous, multiply over their whole span instead.
+            span = hi - lo <= _SPAN * len(ordered)
+            col = {s: s - lo for s in ordered} if span else {s: c for c, s in enumerate(ordered)}
+            m = np.zeros((j - k, hi - lo if span else len(col)), np.float32)
+            for r in range(k, j):
+                for s, w in ins[r]:
+                    m[r - k, col[s]] += w
+            if scale != 1.0:
+                m *= scale
+            idx = None if span else np.fromiter(col, dtype=np.intp, count=len(col))
+            prods.append((start + k, start + j, m, idx, lo, hi, False))
+            k = j
+        steps.append((act, start, stop, zeros, prods))
+    return steps
+
+
+def _run_step(values: np.ndarray, step, pix: int) -> None:
+    """Fill a step's rows of ``values`` with act(sum of weighted sources), in place."""
+    act, start, stop, zeros, prods = step
+    if zeros:
+        values[start: start + zeros] = 0.0
+    for a, b, m, idx, lo, hi, scale in prods:
+        if scale:  # one source per row: out = w * source, no BLAS (its fixed cost is high)
+            if idx is None:
+                np.multiply(values[lo:hi], m, out=values[a:b])
+            else:
+                np.take(values, idx, axis=0, out=values[a:b], mode="clip")
+                values[a:b] *= m
+            continue
+        if idx is None:
+            src = values[lo:hi]
         else:
-            gathered = _workspace("gather", (len(idx), pix))
-            np.take(values, idx, axis=0, out=gathered)
-        np.matmul(m, gathered, out=values[start + k: start + j])
-        k = j
-    _activate(act, values[start: start + n])
+            src = _workspace("gather", (len(idx), pix))
+            # mode="clip": with the default "raise", numpy buffers ``out`` (4x slower here).
+            np.take(values, idx, axis=0, out=src, mode="clip")
+        np.matmul(m, src, out=values[a:b])
+    _activate(act, values[start:stop])
+
+
+#: Factors folded into a group's weights, saving a pass over its rows: sigmoid and tanh
+#: are computed from e^-z and e^-2z, so the products give -z and -2z directly.
+_PRESCALE = {"sigmoid": -1.0, "tanh": -2.0}
 
 
 def _activate(act: str, block: np.ndarray) -> None:
-    """Apply an activation in place, with as few passes over memory as numpy allows."""
+    """Apply an activation in place to input sums already scaled by _PRESCALE[act]."""
     if act == "identity":
         return
     if act == "gaussian":
+        # 2 e^(-z²) - 1 as 2 / e^(z²) - 1: one pass fewer; e^(z²) = inf gives -1, as it should.
         np.square(block, out=block)
-        np.negative(block, out=block)
         np.exp(block, out=block)
-        block *= 2.0
-        block -= 1.0
-    elif act == "sigmoid":
-        np.negative(block, out=block)
-        np.exp(block, out=block)
-        block += 1.0
         np.divide(2.0, block, out=block)
         block -= 1.0
-    elif act == "tanh":
-        # 2/(1 + e^-2z) - 1: numpy's exp is much faster than its tanh here.
-        block *= -2.0
+    elif act in ("sigmoid", "tanh"):
+        # 2/(1 + e^-z) - 1 and tanh z = 2/(1 + e^-2z) - 1: numpy's exp beats its tanh here.
         np.exp(block, out=block)
         block += 1.0
         np.divide(2.0, block, out=block)
@@ -223,26 +292,27 @@ _POOL = None
 _THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
-def _execute(planes: np.ndarray, n_rows: int, groups) -> np.ndarray:
-    """Run a schedule over (4, pixels) input planes; returns a (rows, pixels) workspace view."""
+#: Pixels per tile: the rows of one tile stay in cache from one level to the next, and
+#: tiles are spread over the thread pool. Smaller tiles cost more numpy calls (GIL-bound).
+_TILE = 4096
+
+
+def _execute(planes: np.ndarray, n_rows: int, steps) -> np.ndarray:
+    """Run compiled steps over (4, pixels) input planes; returns a (rows, pixels) workspace view."""
     pix = planes.shape[1]
     values = _workspace("values", (n_rows, pix))
     values[:4] = planes
     with np.errstate(over="ignore", under="ignore"):
-        for act, start, stop, ins in groups:
-            _run_group(values, act, start, ins, pix)
+        for step in steps:
+            _run_step(values, step, pix)
     return values
 
 
-def render_batch(genomes: Sequence[Genome], res=128, window=None, threads: int | None = None) -> np.ndarray:
-    """Render several genomes at once: (B, H, W, 3) float32 RGB in [0, 1].
-
-    Same formulas as :func:`ferlab.render.render_genome`, in float32. ``threads`` slices the
-    pixels across a small thread pool (default: up to 4, one per core).
-    """
+def _render(genomes: Sequence[Genome], res, window, threads, out_dtype) -> np.ndarray:
+    """Render into (B, H, W, 3): float32 RGB in [0, 1], or uint8 bytes truncated like to_bytes."""
     canvas = as_canvas(res, window)
     shape = (canvas.height, canvas.width)
-    out = np.empty((len(genomes),) + shape + (3,), np.float32)
+    out = np.empty((len(genomes),) + shape + (3,), out_dtype)
     if not genomes:
         return out
     for g in genomes:
@@ -250,34 +320,59 @@ def render_batch(genomes: Sequence[Genome], res=128, window=None, threads: int |
     pix = canvas.width * canvas.height
     prog = _Program(genomes)
     order, row, groups = prog.schedule()
+    steps = _compile(groups)
     planes = canvas.planes(np.float32).reshape(4, pix)
     colour = [i for i, c in enumerate(prog.colour) if c]
     grey = [i for i, c in enumerate(prog.colour) if not c]
     crow = np.array([[row[u] for u in prog.outputs[i]] for i in colour], dtype=np.intp).reshape(-1, 3)
     grow = np.array([row[prog.outputs[i][0]] for i in grey], dtype=np.intp)
     flat = out.reshape(len(genomes), pix, 3)
+    to_u8 = out_dtype == np.uint8
 
     def part(a: int, b: int) -> None:
-        values = _execute(np.ascontiguousarray(planes[:, a:b]), len(order), groups)
+        values = _execute(np.ascontiguousarray(planes[:, a:b]), len(order), steps)
         if colour:
             h, s, v = (values[crow[:, k]] for k in range(3))
-            flat[colour, a:b] = to_rgb(h, s, v, np)
+            rgb = to_rgb(h, s, v, np)
+            if to_u8:
+                rgb *= 255.0
+                np.clip(rgb, 0.0, 255.0, out=rgb)
+            flat[colour, a:b] = rgb
         if grey:
-            flat[grey, a:b] = ink_to_rgb(values[grow], np)
+            # ink_to_rgb's value, clip(|ink|, 0, 1), broadcast to the three channels.
+            val = np.abs(values[grow])
+            np.clip(val, 0.0, 1.0, out=val)
+            if to_u8:
+                val *= 255.0
+                np.clip(val, 0.0, 255.0, out=val)
+            flat[grey, a:b] = val[..., None]
 
-    n = max(1, min(int(threads or _THREADS), pix // 1024 or 1))
+    n_threads = max(1, int(threads or _THREADS))
+    n = max(n_threads, -(-pix // _TILE)) if n_threads > 1 else 1
+    n = max(1, min(n, pix // 256 or 1))
     cuts = [pix * k // n for k in range(n + 1)]
     if n == 1:
         part(0, pix)
-    else:
-        for f in [_pool().submit(part, cuts[k], cuts[k + 1]) for k in range(n)]:
-            f.result()
+        return out
+
+    def worker(t: int) -> None:
+        for k in range(t, n, n_threads):
+            part(cuts[k], cuts[k + 1])
+
+    for f in [_pool().submit(worker, t) for t in range(min(n_threads, n))]:
+        f.result()
     return out
+
+
+def render_batch(genomes: Sequence[Genome], res=128, window=None, threads: int | None = None) -> np.ndarray:
+    """Render several genomes at once: (B, H, W, 3) float32 RGB in [0, 1].
+
+    Same formulas as :func:`ferlab.render.render_genome`, in float32. ``threads`` spreads
+    pixel tiles over a small thread pool (default: up to 4, one per core).
+    """
+    return _render(genomes, res, window, threads, np.float32)
 
 
 def thumbnails(genomes: Sequence[Genome], res=128, window=None, threads: int | None = None) -> np.ndarray:
     """(B, H, W, 3) uint8 images, truncated like :func:`ferlab.colour.to_bytes`."""
-    rgb = render_batch(genomes, res, window, threads)
-    rgb *= 255.0
-    np.clip(rgb, 0.0, 255.0, out=rgb)
-    return rgb.astype(np.uint8)
+    return _render(genomes, res, window, threads, np.uint8)

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ferlab.evolve.batch import render_batch, thumbnails
+from ferlab.evolve.batch import _THREADS, _pool, render_batch, thumbnails
 from ferlab.genome import GeneId, Genome, GenomeError
 from ferlab.render import render_genome
 
@@ -44,9 +44,22 @@ def encode_png(img: np.ndarray, level: int = 1) -> bytes:
             + _chunk(b"IDAT", zlib.compress(raw.tobytes(), level)) + _chunk(b"IEND", b""))
 
 
+def encode_pngs(imgs) -> list[bytes]:
+    """PNG bytes for each image, half of them encoded on the render pool meanwhile.
+
+    zlib releases the GIL while it deflates, so the two halves run on two cores.
+    """
+    if len(imgs) < 4 or _THREADS < 2:
+        return [encode_png(im) for im in imgs]
+    half = len(imgs) // 2
+    rest = _pool().submit(lambda: [encode_png(im) for im in imgs[half:]])
+    first = [encode_png(im) for im in imgs[:half]]
+    return first + rest.result()
+
+
 def thumbnail_pngs(genomes, res: int = 128) -> list[bytes]:
     """One PNG per genome, rendered together."""
-    return [encode_png(im) for im in thumbnails(genomes, res)]
+    return encode_pngs(thumbnails(genomes, res))
 
 
 def render_png(genome: Genome, res: int = 512, window=None) -> bytes:
@@ -91,5 +104,5 @@ def sweep_strip(genome: Genome, link: GeneId, res: int = 96, deltas=SWEEP_DELTAS
     return encode_png(np.concatenate(parts, axis=1))
 
 
-__all__ = ["SWEEP_DELTAS", "encode_png", "node_map_pngs", "render_batch", "render_png",
+__all__ = ["SWEEP_DELTAS", "encode_png", "encode_pngs", "node_map_pngs", "render_batch", "render_png",
            "sweep_strip", "thumbnail_pngs", "with_link_weights"]
