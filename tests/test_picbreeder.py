@@ -167,3 +167,14 @@ def test_a_zip_bomb_is_rejected_before_inflating():
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(GenomeError, match="cannot read"):
         load_genome(tmp_path / "absent.zip")
+
+
+def test_compact_json_keeps_zero_valued_fields():
+    from dataclasses import replace
+    g = parse_genome(good())
+    g = replace(g, links=(replace(g.links[0], weight=0.0, original_weight=0.0, bookends=(0.0, 0.0, 0.0)),)
+                + g.links[1:],
+                nodes=(replace(g.nodes[0], position=(0.0, 0.0)),) + g.nodes[1:])
+    data = genome_to_json(g)
+    assert "color_label" not in data["links"][0] and "text" not in data["nodes"][0]
+    assert same_graph(g, genome_from_json(json.dumps(data)))

@@ -280,23 +280,30 @@ def genome_to_xml(genome: Genome, flavour: str | None = None) -> str:
     return header + body + "\n"
 
 
+def _compact(d: dict) -> dict:
+    """Drop fields that hold their defaults: the web store writes a genome per child per click."""
+    return {k: v for k, v in d.items()
+            if not (v is None or (isinstance(v, str) and v == "" and k != "kind") or (k == "color_label" and v == 0))}
+
+
 def genome_to_json(genome: Genome) -> dict:
-    """A plain-JSON form that keeps every field (weights as exact float reprs)."""
+    """A plain-JSON form that keeps every field (weights as exact float reprs); fields at their
+    defaults are left out and :func:`genome_from_json` fills them back in."""
     return {
         "format": "ferlab-genome", "version": 1,
         "id": fmt_id(genome.id) if genome.id else None,
         "parents": [fmt_id(p) for p in genome.parents],
         "meta": dict(genome.meta),
         "buttons": [{"id": b.id, "text": b.text, "color": list(b.color)} for b in genome.buttons],
-        "nodes": [{"id": fmt_id(n.id), "kind": n.kind, "activation": n.activation, "label": n.label,
-                   "color_label": n.color_label,
-                   "position": list(n.position) if n.position is not None else None,
-                   "text": n.text} for n in genome.nodes],
-        "links": [{"id": fmt_id(l.id), "source": fmt_id(l.source), "target": fmt_id(l.target),
-                   "weight": l.weight, "color_label": l.color_label,
-                   "original_weight": l.original_weight,
-                   "bookends": list(l.bookends) if l.bookends is not None else None,
-                   "text": l.text} for l in genome.links],
+        "nodes": [_compact({"id": fmt_id(n.id), "kind": n.kind, "activation": n.activation,
+                            "label": n.label, "color_label": n.color_label,
+                            "position": list(n.position) if n.position is not None else None,
+                            "text": n.text}) for n in genome.nodes],
+        "links": [_compact({"id": fmt_id(l.id), "source": fmt_id(l.source), "target": fmt_id(l.target),
+                            "weight": l.weight, "color_label": l.color_label,
+                            "original_weight": l.original_weight,
+                            "bookends": list(l.bookends) if l.bookends is not None else None,
+                            "text": l.text}) for l in genome.links],
     }
 
 
