@@ -14,7 +14,3 @@ def load_any(path) -> Genome | DenseCPPN:
         return DenseCPPN.load(path)
     return load_genome(path)
 
-
-def display_name(obj) -> str:
-    meta = getattr(obj, "meta", {}) or {}
-    return str(meta.get("name", "network"))

@@ -89,10 +89,6 @@ class Genome:
                 return n
         raise KeyError(gid)
 
-    @property
-    def node_index(self) -> dict[GeneId, int]:
-        return {n.id: i for i, n in enumerate(self.nodes)}
-
     def input_ids(self) -> dict[str, GeneId]:
         return {n.label: n.id for n in self.nodes if n.kind == "in"}
 

@@ -39,10 +39,6 @@ class Plan:
     n_links: int
 
     @cached_property
-    def index(self) -> dict[GeneId, int]:
-        return {g: i for i, g in enumerate(self.node_ids)}
-
-    @cached_property
     def incoming(self) -> list[list[tuple[int, int]]]:
         """node index -> [(link index, source node index)]."""
         inc: list[list[tuple[int, int]]] = [[] for _ in self.node_ids]
@@ -51,16 +47,12 @@ class Plan:
                 inc[lv.start + int(r)].append((int(k), int(c)))
         return inc
 
-    def matrices(self, weights, xp=np):
-        """Per level, the (level width, nodes before it) matrix of summed link weights."""
+    def matrices(self, weights) -> list[np.ndarray]:
+        """Per level, the (level width, nodes before it) matrix of summed link weights (numpy)."""
         mats = []
         for lv in self.levels:
-            shape = (lv.stop - lv.start, lv.start)
-            if xp is np:
-                m = np.zeros(shape, dtype=np.result_type(weights, np.float32))
-                np.add.at(m, (lv.rows, lv.cols), weights[lv.link_idx])
-            else:
-                m = xp.zeros(shape, dtype=weights.dtype).at[lv.rows, lv.cols].add(weights[lv.link_idx])
+            m = np.zeros((lv.stop - lv.start, lv.start), dtype=np.result_type(weights, np.float32))
+            np.add.at(m, (lv.rows, lv.cols), weights[lv.link_idx])
             mats.append(m)
         return mats
 
@@ -71,8 +63,8 @@ class Plan:
         """
         pix_shape = planes.shape[1:]
         flat = planes.reshape(4, -1)
-        mats = self.matrices(weights, xp)
         if xp is np:
+            mats = self.matrices(weights)
             values = np.empty((len(self.node_ids), flat.shape[1]), dtype=flat.dtype)
             values[:4] = flat
             for lv, m in zip(self.levels, mats):
@@ -167,11 +159,6 @@ def render_genome(genome: Genome, res=256, window=None, nodes: bool = False,
     image = plan.image(values, np)
     maps = {g: values[i] for i, g in enumerate(plan.node_ids)} if nodes else None
     return Render(image, maps)
-
-
-def render_image(genome: Genome, res=256, window=None) -> np.ndarray:
-    """Just the (H, W, 3) RGB image in [0, 1]."""
-    return render_genome(genome, res, window).image
 
 
 def weights_fn(genome: Genome, res=256, window=None, dtype=np.float32):
