@@ -97,20 +97,20 @@ def _structure(genome: Genome):
             tuple((l.source, l.target) for l in genome.links))
 
 
-def _genome_batch_fn(genome: Genome, res, window, nodes: bool = False):
-    """jit(vmap(weights -> image)) for one genome structure; with ``nodes`` also node maps.
+def _genome_batch_fn(genome: Genome, res, window):
+    """jit(vmap(weights -> image)) for one genome structure.
 
     Cached by graph structure (not weights), so repeated sweeps reuse the compiled program.
     """
-    key = (_structure(genome), res, window, nodes)
+    key = (_structure(genome), res, window)
     if key not in _GENOME_FNS:
         if len(_GENOME_FNS) > 32:
             _GENOME_FNS.clear()
-        _GENOME_FNS[key] = _make_genome_batch_fn(genome, res, window, nodes)
+        _GENOME_FNS[key] = _make_genome_batch_fn(genome, res, window)
     return _GENOME_FNS[key]
 
 
-def _make_genome_batch_fn(genome: Genome, res, window, nodes: bool):
+def _make_genome_batch_fn(genome: Genome, res, window):
     jax, jnp = _jax()
     from ferlab.render import compile_genome
 
@@ -118,11 +118,7 @@ def _make_genome_batch_fn(genome: Genome, res, window, nodes: bool):
     planes = jnp.asarray(as_canvas(res, window).planes(np.float32))
 
     def one(w):
-        w = w.astype(planes.dtype)
-        if nodes:
-            values = plan.forward(w, planes, jnp, full=True)
-            return plan.image(values, jnp), values
-        return plan.image(plan.forward(w, planes, jnp, full=False), jnp)
+        return plan.image(plan.forward(w.astype(planes.dtype), planes, jnp, full=False), jnp)
 
     return jax.jit(jax.vmap(one)), plan
 
@@ -141,25 +137,6 @@ def genome_frames(genome: Genome, weights: np.ndarray, res=64, window=None,
             out[a:a + step] = np.asarray(fn(weights[a:a + step]))
             bar.update(min(step, len(weights) - a))
     return out
-
-
-def genome_node_frames(genome: Genome, weights: np.ndarray, res=32, window=None):
-    """Images and every node's map for a batch of weight vectors.
-
-    Returns (images (B, H, W, 3), node values (B, n_nodes, H, W), plan) — node order is
-    ``plan.node_ids``.
-    """
-    canvas = as_canvas(res, window)
-    fn, plan = _genome_batch_fn(genome, (canvas.height, canvas.width),
-                                tuple(canvas.window), True)
-    weights = np.asarray(weights, np.float32)
-    step = _chunk_size(canvas.height * canvas.width, 2 * len(genome.nodes) + 3)
-    imgs, vals = [], []
-    for a in range(0, len(weights), step):
-        i, v = fn(weights[a:a + step])
-        imgs.append(np.asarray(i))
-        vals.append(np.asarray(v))
-    return np.concatenate(imgs), np.concatenate(vals), plan
 
 
 def link_label(genome: Genome, index: int) -> str:

@@ -388,7 +388,3 @@ def _progress(total, initial, name, recipe, enabled):
     return tqdm(total=total, initial=initial, desc=f"train {name} ({recipe})", unit="step",
                 file=sys.stderr, disable=not enabled, dynamic_ncols=True, mininterval=0.5)
 
-
-def load_settings(checkpoint) -> dict:
-    """The settings a checkpoint was made with (for the CLI's --resume defaults)."""
-    return load_checkpoint(checkpoint).meta.get("settings", {})
