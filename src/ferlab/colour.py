@@ -8,6 +8,15 @@ from __future__ import annotations
 import numpy as np
 
 
+def _mod(a, b: float, xp):
+    """a mod b for b > 0 as a − b·floor(a/b): numpy's mod is ~40x slower (fmod plus fix-ups).
+
+    Rounding can give exactly b for tiny negative a; every caller feeds the result to
+    functions that treat b like 0 (hue 1 = hue 0, the HSV ramp at k = 6 equals k = 0).
+    """
+    return a - b * xp.floor(a / b)
+
+
 def hsv_to_rgb(h, s, v, xp=np):
     """Standard HSV -> RGB for arrays of hue, saturation, value in [0, 1]; returns (..., 3).
 
@@ -17,7 +26,7 @@ def hsv_to_rgb(h, s, v, xp=np):
     h6 = h * 6.0
 
     def channel(n):
-        k = xp.mod(n + h6, 6.0)
+        k = _mod(n + h6, 6.0, xp)
         return v - v * s * xp.clip(xp.minimum(k, 4.0 - k), 0.0, 1.0)
 
     return xp.stack([channel(5.0), channel(3.0), channel(1.0)], axis=-1)
@@ -25,7 +34,7 @@ def hsv_to_rgb(h, s, v, xp=np):
 
 def to_rgb(h, s, v, xp=np):
     """Raw network outputs -> RGB in [0, 1], shape (..., 3)."""
-    hue = xp.mod(h + 1.0, 1.0)
+    hue = _mod(h + 1.0, 1.0, xp)
     sat = xp.clip(s, 0.0, 1.0)
     val = xp.clip(xp.abs(v), 0.0, 1.0)
     return hsv_to_rgb(hue, sat, val, xp)

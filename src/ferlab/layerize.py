@@ -17,13 +17,14 @@ import numpy as np
 from ferlab.canvas import INPUT_LABELS
 from ferlab.dense import CACHE, GREY, OUTPUT, ZERO, Arch, DenseCPPN
 from ferlab.genome import COLOUR_OUTPUTS, GeneId, Genome, Link, Node
+from ferlab.graph import ancestors
 
 #: Ids for the hue/saturation nodes added to a greyscale genome (branch -1: never in a file).
 GREY_HUE: GeneId = (-1, 1)
 GREY_SAT: GeneId = (-1, 2)
 
 
-def _with_colour_outputs(genome: Genome) -> tuple[Genome, set[int]]:
+def with_colour_outputs(genome: Genome) -> tuple[Genome, set[int]]:
     """A greyscale genome plus hue/saturation identity nodes fed from ink with weight 0."""
     outs = genome.output_ids()
     if "ink" not in outs:
@@ -44,7 +45,7 @@ def layerize(genome: Genome) -> DenseCPPN:
     """
     genome.validate()
     n_links = len(genome.links)
-    g, grey_links = _with_colour_outputs(genome)
+    g, grey_links = with_colour_outputs(genome)
     depth = g.depths()
     outs = g.output_ids()
     out_ids = [outs[k] for k in COLOUR_OUTPUTS]
@@ -54,13 +55,7 @@ def layerize(genome: Genome) -> DenseCPPN:
 
     # Keep the ancestors of the outputs (and always the inputs).
     incoming = g.sources()
-    keep = set(g.input_ids().values())
-    stack = list(out_ids)
-    while stack:
-        t = stack.pop()
-        if t not in keep:
-            keep.add(t)
-            stack.extend(g.links[i].source for i in incoming[t])
+    keep = ancestors(g, out_ids) | set(g.input_ids().values())
 
     # The last layer that reads each kept value (outputs are read by the output kernel).
     last_read = {nid: depth[nid] for nid in keep}
@@ -130,61 +125,3 @@ def layerize(genome: Genome) -> DenseCPPN:
     meta = {"name": genome.meta.get("name", "genome"), "layerized": "true"}
     return DenseCPPN(arch, tuple(kernels), tuple(origin),
                      tuple(neurons) + (tuple(out_ids),), meta)
-
-
-def match_neurons(net: DenseCPPN, genome: Genome, res: int = 64, tol: float = 1e-3):
-    """Match each hidden neuron of a dense network to the genome node whose map it equals.
-
-    Works for any dense network of the genome's layerized shape (e.g. the paper's own .npz,
-    whose column order may differ from ours): a neuron matches node n when their activation
-    maps agree within ``tol`` (max abs over a ``res``² grid). Returns, per layer (0 = inputs,
-    1..depth = hidden), a tuple with the matched node id or None for each neuron.
-    """
-    layers = net.render(res, features=True, dtype=np.float64).layers
-    maps = _node_maps(genome, res)
-    ids = list(maps)
-    stack = np.stack([maps[i].ravel() for i in ids])  # (n_nodes, P)
-    acts = {n.id: n.activation for n in genome.nodes}
-    col_kind = net.arch.column_activations()
-    out = []
-    for depth, layer in enumerate(layers[:-1]):
-        flat = layer.reshape(layer.shape[0], -1)
-        err = np.abs(flat[:, None, :] - stack[None, :, :]).max(axis=2)  # (neurons, nodes)
-        # A computing neuron must share its node's activation: an unused gaussian slot is
-        # constant 1 and would otherwise "match" the bias input.
-        if depth > 0:
-            for i in range(net.arch.n_cache, flat.shape[0]):
-                err[i, [acts.get(n, "identity") != col_kind[i] for n in ids]] = np.inf
-        best = err.argmin(axis=1)
-        out.append(tuple(ids[b] if err[i, b] <= tol else None for i, b in enumerate(best)))
-    return tuple(out)
-
-
-def _node_maps(genome: Genome, res: int):
-    from ferlab.render import render_genome
-
-    g, _ = _with_colour_outputs(genome)
-    return render_genome(g, res, nodes=True).node_maps
-
-
-def trace_weight(net: DenseCPPN, genome: Genome, layer: int, row: int, col: int,
-                 matches=None) -> int | str:
-    """The genome link a dense weight stands for, traced through neuron maps.
-
-    Returns the link index, or 'cache' (a copy neuron), 'zero' (no link: the weight only adds
-    structure the genome lacks), 'output', or 'unmatched' when a neuron matches no node.
-    Kernel ``layer`` maps neurons of layer ``layer`` (0 = inputs) to layer ``layer + 1``.
-    """
-    matches = matches or match_neurons(net, genome)
-    if layer == net.arch.depth:
-        return "output"
-    src = matches[layer][row]
-    dst = matches[layer + 1][col]
-    if src is None or dst is None:
-        return "unmatched"
-    if layer + 1 <= net.arch.depth and col < net.arch.n_cache:
-        return "cache"
-    for i, l in enumerate(genome.links):
-        if l.source == src and l.target == dst:
-            return i
-    return "zero"

@@ -234,7 +234,7 @@ def dense_origin(net: DenseCPPN, lrc, genome: Genome | None = None, matches=None
         code = int(net.origin[k][r, c])
         return code if code >= 0 else ORIGIN_NAMES[code]
     if genome is not None:
-        from ferlab.layerize import trace_weight
+        from ferlab.tracing import trace_weight
 
         return trace_weight(net, genome, k, r, c, matches=matches)
     return None
@@ -537,7 +537,7 @@ def sweep_dense(net: DenseCPPN, weights=None, flat=None, all_weights: bool = Fal
         frames[a:a + len(chunk)] = chunk
     matches = None
     if genome is not None and net.origin is None:
-        from ferlab.layerize import match_neurons
+        from ferlab.tracing import match_neurons
 
         matches = match_neurons(net, genome)
     rows, labels = [], []

@@ -12,9 +12,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from ferlab.evolve.batch import _THREADS, _pool, render_batch, thumbnails
+from ferlab.engine import render_batch, render_genome, thumbnails
+from ferlab.engine.threads import THREADS, submit
 from ferlab.genome import GeneId, Genome, GenomeError
-from ferlab.render import render_genome
 
 #: The sweep strip's weight offsets, as in the paper's single-link sweeps.
 SWEEP_DELTAS = (-1.0, -0.5, 0.0, 0.5, 1.0)
@@ -49,10 +49,10 @@ def encode_pngs(imgs) -> list[bytes]:
 
     zlib releases the GIL while it deflates, so the two halves run on two cores.
     """
-    if len(imgs) < 4 or _THREADS < 2:
+    if len(imgs) < 4 or THREADS < 2:
         return [encode_png(im) for im in imgs]
     half = len(imgs) // 2
-    rest = _pool().submit(lambda: [encode_png(im) for im in imgs[half:]])
+    rest = submit(lambda: [encode_png(im) for im in imgs[half:]])
     first = [encode_png(im) for im in imgs[:half]]
     return first + rest.result()
 

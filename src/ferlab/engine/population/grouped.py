@@ -1,4 +1,4 @@
-"""Render a screen of related genomes together, in float32 numpy, sharing what they share.
+"""The grouped population strategy: many genomes in float32 numpy, sharing what they share.
 
 Children of one parent repeat most of its computation: a node whose activation, incoming
 weights and (recursively) sources are the same in two genomes has the same activation map in
@@ -10,7 +10,6 @@ every child has a new structure, and compiling one costs more than rendering it.
 """
 from __future__ import annotations
 
-import os
 import threading
 from typing import Sequence
 
@@ -18,7 +17,8 @@ import numpy as np
 
 from ferlab.activations import apply
 from ferlab.canvas import INPUT_LABELS, as_canvas
-from ferlab.colour import ink_to_rgb, to_rgb
+from ferlab.colour import to_rgb
+from ferlab.engine.threads import THREADS, pool
 from ferlab.genome import COLOUR_OUTPUTS, Genome
 
 #: Most distinct source rows gathered at once, to bound the scratch buffer.
@@ -245,53 +245,6 @@ def _activate(act: str, block: np.ndarray) -> None:
         block[...] = apply(act, block, np)
 
 
-def limit_blas_threads(n: int = 1) -> bool:
-    """Make numpy's BLAS use ``n`` threads; True if it could be told.
-
-    The renderer's matrix products are small and many; OpenBLAS's own threads spin on them
-    and double the CPU time (measured: 210 ms vs 95 ms of CPU per 100-node screen), while
-    :func:`render_batch` already splits pixels across cores. Process-wide, so callers opt in
-    (the web app does).
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(n, user_api="blas")
-        return True
-    except ImportError:
-        pass
-    import ctypes
-    import glob
-
-    libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
-    for path in glob.glob(os.path.join(libdir, "*openblas*")):
-        try:
-            lib = ctypes.CDLL(path)  # already loaded by numpy: this returns the same library
-        except OSError:
-            continue
-        for sym in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                    "openblas_set_num_threads64_", "openblas_set_num_threads"):
-            fn = getattr(lib, sym, None)
-            if fn is not None:
-                fn(ctypes.c_int(int(n)))
-                return True
-    return False
-
-
-def _pool():
-    global _POOL
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="ferlab-render")
-    return _POOL
-
-
-_POOL = None
-#: Pixel slices rendered in parallel: numpy releases the GIL inside each call.
-_THREADS = max(1, min(4, os.cpu_count() or 1))
-
-
 #: Pixels per tile: the rows of one tile stay in cache from one level to the next, and
 #: tiles are spread over the thread pool. Smaller tiles cost more numpy calls (GIL-bound).
 _TILE = 4096
@@ -308,15 +261,14 @@ def _execute(planes: np.ndarray, n_rows: int, steps) -> np.ndarray:
     return values
 
 
-def _render(genomes: Sequence[Genome], res, window, threads, out_dtype) -> np.ndarray:
-    """Render into (B, H, W, 3): float32 RGB in [0, 1], or uint8 bytes truncated like to_bytes."""
+def render_grouped(genomes: Sequence[Genome], res, window, threads, out_dtype) -> np.ndarray:
+    """Render valid genomes into (B, H, W, 3): float32 RGB in [0, 1], or uint8 bytes truncated
+    like to_bytes. ``threads`` spreads pixel tiles over the engine's pool (default: one per core)."""
     canvas = as_canvas(res, window)
     shape = (canvas.height, canvas.width)
     out = np.empty((len(genomes),) + shape + (3,), out_dtype)
     if not genomes:
         return out
-    for g in genomes:
-        g.validate()
     pix = canvas.width * canvas.height
     prog = _Program(genomes)
     order, row, groups = prog.schedule()
@@ -347,7 +299,7 @@ def _render(genomes: Sequence[Genome], res, window, threads, out_dtype) -> np.nd
                 np.clip(val, 0.0, 255.0, out=val)
             flat[grey, a:b] = val[..., None]
 
-    n_threads = max(1, int(threads or _THREADS))
+    n_threads = max(1, int(threads or THREADS))
     n = max(n_threads, -(-pix // _TILE)) if n_threads > 1 else 1
     n = max(1, min(n, pix // 256 or 1))
     cuts = [pix * k // n for k in range(n + 1)]
@@ -359,20 +311,6 @@ def _render(genomes: Sequence[Genome], res, window, threads, out_dtype) -> np.nd
         for k in range(t, n, n_threads):
             part(cuts[k], cuts[k + 1])
 
-    for f in [_pool().submit(worker, t) for t in range(min(n_threads, n))]:
+    for f in [pool().submit(worker, t) for t in range(min(n_threads, n))]:
         f.result()
     return out
-
-
-def render_batch(genomes: Sequence[Genome], res=128, window=None, threads: int | None = None) -> np.ndarray:
-    """Render several genomes at once: (B, H, W, 3) float32 RGB in [0, 1].
-
-    Same formulas as :func:`ferlab.render.render_genome`, in float32. ``threads`` spreads
-    pixel tiles over a small thread pool (default: up to 4, one per core).
-    """
-    return _render(genomes, res, window, threads, np.float32)
-
-
-def thumbnails(genomes: Sequence[Genome], res=128, window=None, threads: int | None = None) -> np.ndarray:
-    """(B, H, W, 3) uint8 images, truncated like :func:`ferlab.colour.to_bytes`."""
-    return _render(genomes, res, window, threads, np.uint8)
