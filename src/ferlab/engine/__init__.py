@@ -24,11 +24,14 @@ from ferlab.engine.threads import limit_blas_threads
 from ferlab.genome import Genome
 
 
-def render(net: Genome | DenseCPPN, res=256, window=None, dtype=np.float32) -> np.ndarray:
-    """A genome or dense network's image: (H, W, 3) RGB in [0, 1]."""
+def render(net: Genome | DenseCPPN, res=256, window=None, dtype=None) -> np.ndarray:
+    """A genome or dense network's image: (H, W, 3) RGB in [0, 1].
+
+    ``dtype`` None renders genomes in float64 and dense networks in float32 (their weights').
+    """
     if isinstance(net, DenseCPPN):
-        return net.render(as_canvas(res, window), dtype=dtype).image
-    return render_genome(net, res, window, dtype=dtype).image
+        return net.render(as_canvas(res, window), dtype=dtype or np.float32).image
+    return render_genome(net, res, window, dtype=dtype or np.float64).image
 
 
 __all__ = ["Level", "Plan", "Render", "STRATEGIES", "batch_weights_fn", "compile_genome",

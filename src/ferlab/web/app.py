@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ferlab.evolve import MAX_STRENGTH, limit_blas_threads
 from ferlab.genome import Genome, GenomeError, fmt_id, parse_id
 from ferlab.picbreeder import genome_to_xml, parse_genome
-from ferlab.store import Store, StoreError
+from ferlab.store import Conflict, NotFound, Store, StoreBroken, StoreError
 from ferlab.web import imaging
 from ferlab.web.service import Breeder
 
@@ -72,6 +72,14 @@ class RenderBody(_Strict):
 
 
 # ------------------------------------------------------------------------------------- helpers
+def _store_status(exc: StoreError) -> int:
+    """The HTTP status for a store refusal: the store knows nothing of HTTP."""
+    for cls, status in ((NotFound, 404), (Conflict, 409), (StoreBroken, 500)):
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
 def _one_line(msg: str) -> str:
     return str(msg).strip().splitlines()[0] if str(msg).strip() else "bad request"
 
@@ -140,7 +148,7 @@ def create_app(db_path=None) -> FastAPI:
 
     @app.exception_handler(StoreError)
     def _store_error(request: Request, exc: StoreError):
-        return JSONResponse({"detail": _one_line(str(exc))}, status_code=exc.status)
+        return JSONResponse({"detail": _one_line(str(exc))}, status_code=_store_status(exc))
 
     @app.exception_handler(GenomeError)
     def _genome_error(request: Request, exc: GenomeError):
@@ -240,7 +248,7 @@ def create_app(db_path=None) -> FastAPI:
     @app.get("/api/gallery/{image_id}")
     def image(image_id: int):
         if not 1 <= image_id <= 2**62:
-            raise StoreError(f"no such image {image_id}", 404)
+            raise NotFound(f"no such image {image_id}")
         return store.image(image_id)
 
     # -- genomes ---------------------------------------------------------------------------
