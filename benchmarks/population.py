@@ -84,7 +84,7 @@ def main():
           f"{min(sizes)}/{int(np.median(sizes))}/{max(sizes)}, {os.cpu_count()} cores (loaded machine)")
     base = rate(lambda: per_genome_loop(gs, args.res), args.n, 3)
     rows = [("per-genome loop", base)]
-    for strategy in ("grouped",):
+    for strategy in ("grouped", "padded"):
         for validate in (True, False):
             r = rate(lambda: render_population(gs, args.res, strategy=strategy, validate=validate), args.n)
             rows.append((f"{strategy}" + ("" if validate else ", validate=False"), r))
