@@ -40,6 +40,36 @@ def to_rgb(h, s, v, xp=np):
     return hsv_to_rgb(hue, sat, val, xp)
 
 
+def to_rgb_inplace(h: np.ndarray, s: np.ndarray, v: np.ndarray, scale: float = 1.0,
+                   out: np.ndarray | None = None) -> np.ndarray:
+    """numpy-only :func:`to_rgb` that overwrites its float inputs; returns (3, *h.shape)
+    channels r, g, b in [0, scale] (255 for bytes), into ``out`` if given. Same formulas, a
+    few in-place passes each (numpy's mod and masked ``where=`` ops are 10-40x slower).
+    """
+    out = np.empty((3,) + h.shape, h.dtype) if out is None else out
+    tmp = np.floor(h)
+    h -= tmp  # hue = h mod 1 (equal to (h + 1) mod 1)
+    h *= 6.0
+    np.clip(s, 0.0, 1.0, out=s)
+    np.abs(v, out=v)
+    np.minimum(v, 1.0, out=v)
+    if scale != 1.0:
+        v *= scale
+    s *= v  # v·s: the ramp's amplitude
+    for c, n in enumerate((5.0, 3.0, 1.0)):
+        k = np.add(h, n, out=out[c])
+        np.multiply(k, 1.0 / 6.0, out=tmp)
+        np.floor(tmp, out=tmp)
+        tmp *= 6.0
+        k -= tmp  # k mod 6
+        np.subtract(4.0, k, out=tmp)
+        np.minimum(k, tmp, out=k)
+        np.clip(k, 0.0, 1.0, out=k)
+        k *= s
+        np.subtract(v, k, out=k)
+    return out
+
+
 def ink_to_rgb(ink, xp=np):
     """A greyscale genome's ink is the value, with hue = saturation = 0."""
     val = xp.clip(xp.abs(ink), 0.0, 1.0)

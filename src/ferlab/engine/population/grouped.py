@@ -17,7 +17,7 @@ import numpy as np
 
 from ferlab.activations import apply
 from ferlab.canvas import INPUT_LABELS, as_canvas
-from ferlab.colour import to_rgb
+from ferlab.colour import to_rgb_inplace
 from ferlab.engine.threads import THREADS, pool
 from ferlab.genome import COLOUR_OUTPUTS, Genome
 
@@ -76,15 +76,19 @@ class _Program:
             incoming[l.target].append((l.source, l.weight))
         outs = g.output_ids()
         stack = list(outs.values())
+        cursor: dict = {}  # per node, the first incoming link not yet known to be done: O(links)
         while stack:
             nid = stack[-1]
             if nid in uid:
                 stack.pop()
                 continue
             inc = incoming[nid]
-            waiting = [s for s, _ in inc if s not in uid]
-            if waiting:
-                stack.extend(waiting)
+            i = cursor.get(nid, 0)
+            while i < len(inc) and inc[i][0] in uid:
+                i += 1
+            if i < len(inc):
+                cursor[nid] = i
+                stack.append(inc[i][0])
                 continue
             stack.pop()
             ins = tuple(sorted([(uid[s], float(w)) for s, w in inc]))
@@ -285,12 +289,9 @@ def render_grouped(genomes: Sequence[Genome], res, window, threads, out_dtype) -
     def part(a: int, b: int) -> None:
         values = _execute(np.ascontiguousarray(planes[:, a:b]), len(order), steps)
         if colour:
-            h, s, v = (values[crow[:, k]] for k in range(3))
-            rgb = to_rgb(h, s, v, np)
-            if to_u8:
-                rgb *= 255.0
-                np.clip(rgb, 0.0, 255.0, out=rgb)
-            flat[colour, a:b] = rgb
+            h, s, v = (values[crow[:, k]] for k in range(3))  # gathers: copies, free to overwrite
+            rgb = to_rgb_inplace(h, s, v, 255.0 if to_u8 else 1.0)  # already within [0, scale]
+            flat[colour, a:b] = rgb.transpose(1, 2, 0)
         if grey:
             # ink_to_rgb's value, clip(|ink|, 0, 1), broadcast to the three channels.
             val = np.abs(values[grow])
