@@ -41,13 +41,14 @@ def to_rgb(h, s, v, xp=np):
 
 
 def to_rgb_inplace(h: np.ndarray, s: np.ndarray, v: np.ndarray, scale: float = 1.0,
-                   out: np.ndarray | None = None) -> np.ndarray:
+                   out: np.ndarray | None = None, tmp: np.ndarray | None = None) -> np.ndarray:
     """numpy-only :func:`to_rgb` that overwrites its float inputs; returns (3, *h.shape)
     channels r, g, b in [0, scale] (255 for bytes), into ``out`` if given. Same formulas, a
     few in-place passes each (numpy's mod and masked ``where=`` ops are 10-40x slower).
+    ``out`` and ``tmp`` (h's shape) may be reused buffers: fresh ones page-fault on each call.
     """
     out = np.empty((3,) + h.shape, h.dtype) if out is None else out
-    tmp = np.floor(h)
+    tmp = np.floor(h, out=tmp)
     h -= tmp  # hue = h mod 1 (equal to (h + 1) mod 1)
     h *= 6.0
     np.clip(s, 0.0, 1.0, out=s)

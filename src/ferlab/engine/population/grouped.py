@@ -289,8 +289,11 @@ def render_grouped(genomes: Sequence[Genome], res, window, threads, out_dtype) -
     def part(a: int, b: int) -> None:
         values = _execute(np.ascontiguousarray(planes[:, a:b]), len(order), steps)
         if colour:
-            h, s, v = (values[crow[:, k]] for k in range(3))  # gathers: copies, free to overwrite
-            rgb = to_rgb_inplace(h, s, v, 255.0 if to_u8 else 1.0)  # already within [0, scale]
+            h, s, v = (np.take(values, crow[:, k], axis=0, mode="clip",  # copies: free to overwrite
+                               out=_workspace(f"hsv{k}", (len(crow), b - a))) for k in range(3))
+            rgb = to_rgb_inplace(h, s, v, 255.0 if to_u8 else 1.0,  # already within [0, scale]
+                                 _workspace("rgb", (3, h.size)).reshape((3,) + h.shape),
+                                 _workspace("rgb_tmp", h.shape))
             flat[colour, a:b] = rgb.transpose(1, 2, 0)
         if grey:
             # ink_to_rgb's value, clip(|ink|, 0, 1), broadcast to the three channels.
