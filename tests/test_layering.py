@@ -12,10 +12,11 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "ferlab"
 
 #: Unit (first name under ferlab) -> layer. A new unit must be placed here.
 LAYERS = {
-    "core": ("activations", "canvas", "colour", "genome", "graph", "dense", "layerize"),
+    "core": ("activations", "canvas", "colour", "genome", "graph", "dense", "layerize",
+             "atomic", "limits", "npzfile"),
     "io": ("io", "picbreeder", "files", "store"),
     "engine": ("engine", "render", "network"),
-    "analysis": ("sweep", "metrics", "tracing", "figures", "report", "train", "evolve",
+    "analysis": ("sweep", "metrics", "figures", "report", "train", "evolve",
                  "search", "adapt", "experiment"),
     "apps": ("cli", "web", "demo", "__main__"),
 }

@@ -9,8 +9,7 @@ from PIL import Image
 from conftest import CPPNX_NAMES
 from ferlab.colour import to_bytes
 from ferlab.dense import CACHE, ZERO, Arch, ArchError, DenseCPPN
-from ferlab.layerize import layerize
-from ferlab.tracing import match_neurons, trace_weight
+from ferlab.layerize import layerize, match_neurons, trace_weight
 from ferlab.picbreeder import load_genome
 from ferlab.render import render_genome
 from genomes import genomes

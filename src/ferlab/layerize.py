@@ -125,3 +125,67 @@ def layerize(genome: Genome) -> DenseCPPN:
     meta = {"name": genome.meta.get("name", "genome"), "layerized": "true"}
     return DenseCPPN(arch, tuple(kernels), tuple(origin),
                      tuple(neurons) + (tuple(out_ids),), meta)
+
+
+def match_neurons(net: DenseCPPN, genome: Genome, res: int = 64, tol: float = 1e-3):
+    """Match each hidden neuron of a dense network to the genome node whose map it equals.
+
+    Works for any dense network of the genome's layerized shape (e.g. the paper's own .npz,
+    whose column order may differ from ours): a neuron matches node n when their activation
+    maps agree within ``tol`` (max abs over a ``res``² grid). Returns, per layer (0 = inputs,
+    1..depth = hidden), a tuple with the matched node id or None for each neuron.
+    """
+    layers = net.render(res, features=True, dtype=np.float64).layers
+    maps = _node_maps(genome, res)
+    ids = list(maps)
+    stack = np.stack([maps[i].ravel() for i in ids])  # (n_nodes, P)
+    acts = {n.id: n.activation for n in genome.nodes}
+    col_kind = net.arch.column_activations()
+    out = []
+    for depth, layer in enumerate(layers[:-1]):
+        flat = layer.reshape(layer.shape[0], -1)
+        err = np.abs(flat[:, None, :] - stack[None, :, :]).max(axis=2)  # (neurons, nodes)
+        # A computing neuron must share its node's activation: an unused gaussian slot is
+        # constant 1 and would otherwise "match" the bias input.
+        if depth > 0:
+            for i in range(net.arch.n_cache, flat.shape[0]):
+                err[i, [acts.get(n, "identity") != col_kind[i] for n in ids]] = np.inf
+        best = err.argmin(axis=1)
+        out.append(tuple(ids[b] if err[i, b] <= tol else None for i, b in enumerate(best)))
+    return tuple(out)
+
+
+def _node_maps(genome: Genome, res: int):
+    """Each node's map (nodes that reach an output), read off the genome's own layerized
+    network: exact (1e-12, tests/test_engine.py) and without the engine, which sits above."""
+    net = layerize(genome)
+    layers = net.render(res, features=True, dtype=np.float64).layers
+    maps = {}
+    for ids, layer in zip(net.neurons, layers):
+        for nid, m in zip(ids, layer):
+            if nid is not None and nid not in maps:  # first appearance: where it is computed
+                maps[nid] = m
+    return maps
+
+
+def trace_weight(net: DenseCPPN, genome: Genome, layer: int, row: int, col: int,
+                 matches=None) -> int | str:
+    """The genome link a dense weight stands for, traced through neuron maps.
+
+    Returns the link index, or 'cache' (a copy neuron), 'zero' (no link: the weight only adds
+    structure the genome lacks), 'output', or 'unmatched' when a neuron matches no node.
+    Kernel ``layer`` maps neurons of layer ``layer`` (0 = inputs) to layer ``layer + 1``.
+    """
+    matches = matches or match_neurons(net, genome)
+    if layer == net.arch.depth:
+        return "output"
+    src = matches[layer][row]
+    dst = matches[layer + 1][col]
+    if src is None or dst is None:
+        return "unmatched"
+    if layer + 1 <= net.arch.depth and col < net.arch.n_cache:
+        return "cache"
+    for i, l in enumerate(genome.links):
+        if l.source == src and l.target == dst:
+            return i
+    return "zero"

@@ -28,9 +28,7 @@ import numpy as np
 
 from ferlab.canvas import as_canvas
 from ferlab.dense import ORIGIN_NAMES, DenseCPPN
-from ferlab.engine import batch_weights_fn
 from ferlab.genome import Genome, fmt_id
-from ferlab.graph import structure_key
 
 #: Frames per vectorised call are capped so one chunk holds at most about this many floats
 #: of intermediate activations (keeps peak memory in the low hundreds of MB).
@@ -94,17 +92,35 @@ def _progress(total: int, desc: str, show: bool):
 _GENOME_FNS: dict = {}
 
 
+def _structure(genome: Genome):
+    return (tuple((n.id, n.kind, n.activation, n.label) for n in genome.nodes),
+            tuple((l.source, l.target) for l in genome.links))
+
+
 def _genome_batch_fn(genome: Genome, res, window):
     """jit(vmap(weights -> image)) for one genome structure.
 
     Cached by graph structure (not weights), so repeated sweeps reuse the compiled program.
     """
-    key = (structure_key(genome), res, window)
+    key = (_structure(genome), res, window)
     if key not in _GENOME_FNS:
         if len(_GENOME_FNS) > 32:
             _GENOME_FNS.clear()
-        _GENOME_FNS[key] = batch_weights_fn(genome, res, window)
+        _GENOME_FNS[key] = _make_genome_batch_fn(genome, res, window)
     return _GENOME_FNS[key]
+
+
+def _make_genome_batch_fn(genome: Genome, res, window):
+    jax, jnp = _jax()
+    from ferlab.render import compile_genome
+
+    plan = compile_genome(genome)
+    planes = jnp.asarray(as_canvas(res, window).planes(np.float32))
+
+    def one(w):
+        return plan.image(plan.forward(w.astype(planes.dtype), planes, jnp, full=False), jnp)
+
+    return jax.jit(jax.vmap(one)), plan
 
 
 def genome_frames(genome: Genome, weights: np.ndarray, res=64, window=None,
@@ -218,7 +234,7 @@ def dense_origin(net: DenseCPPN, lrc, genome: Genome | None = None, matches=None
         code = int(net.origin[k][r, c])
         return code if code >= 0 else ORIGIN_NAMES[code]
     if genome is not None:
-        from ferlab.tracing import trace_weight
+        from ferlab.layerize import trace_weight
 
         return trace_weight(net, genome, k, r, c, matches=matches)
     return None
@@ -521,7 +537,7 @@ def sweep_dense(net: DenseCPPN, weights=None, flat=None, all_weights: bool = Fal
         frames[a:a + len(chunk)] = chunk
     matches = None
     if genome is not None and net.origin is None:
-        from ferlab.tracing import match_neurons
+        from ferlab.layerize import match_neurons
 
         matches = match_neurons(net, genome)
     rows, labels = [], []
@@ -543,7 +559,7 @@ def flat_weights(obj) -> np.ndarray:
     """Genome link weights, or a dense net's kernels concatenated in kernel order."""
     if isinstance(obj, Genome):
         return np.asarray(obj.weights, np.float64)
-    return obj.kernel_weights().astype(np.float64)
+    return np.concatenate([np.asarray(k, np.float64).ravel() for k in obj.kernels])
 
 
 def random_direction(obj, seed: int = 0, nonzero: bool = False) -> np.ndarray:

@@ -133,13 +133,31 @@ def cmd_info(args) -> int:
     return 0
 
 
+def render_any(obj, res, window=None):
+    from ferlab.dense import DenseCPPN
+    from ferlab.render import render_genome
+
+    if isinstance(obj, DenseCPPN):
+        return obj.render(res, window).image
+    return render_genome(obj, res, window).image
+
+
+def save_png(rgb, path) -> Path:
+    from PIL import Image
+
+    from ferlab.colour import to_bytes
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(to_bytes(rgb)).save(path)
+    return path
+
+
 def cmd_render(args) -> int:
-    from ferlab.engine import render
     from ferlab.files import load_any
-    from ferlab.io import save_png
 
     obj = load_any(args.target)
-    out = save_png(render(obj, parse_res(args.res), parse_window(args.window)), _out(args, ".png"))
+    out = save_png(render_any(obj, parse_res(args.res), parse_window(args.window)), _out(args, ".png"))
     print(out)
     return 0
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ferlab.colour import to_bytes
-from ferlab.io.atomic import atomic_write_bytes
+from ferlab.atomic import write_bytes
 
 
 def _chunk(tag: bytes, data: bytes) -> bytes:
@@ -46,4 +46,4 @@ def save_png(img, path, level: int = 6) -> Path:
     arr = np.asarray(img)
     if arr.dtype != np.uint8:
         arr = to_bytes(arr)
-    return atomic_write_bytes(path, encode_png(arr, level))
+    return write_bytes(path, encode_png(arr, level))

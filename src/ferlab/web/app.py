@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ferlab.evolve import MAX_STRENGTH, limit_blas_threads
 from ferlab.genome import Genome, GenomeError, fmt_id, parse_id
 from ferlab.picbreeder import genome_to_xml, parse_genome
-from ferlab.store import Conflict, NotFound, Store, StoreBroken, StoreError
+from ferlab.store import Store, StoreError
 from ferlab.web import imaging
 from ferlab.web.service import Breeder
 
@@ -74,6 +74,8 @@ class RenderBody(_Strict):
 # ------------------------------------------------------------------------------------- helpers
 def _store_status(exc: StoreError) -> int:
     """The HTTP status for a store refusal: the store knows nothing of HTTP."""
+    from ferlab.store import Conflict, NotFound, StoreBroken
+
     for cls, status in ((NotFound, 404), (Conflict, 409), (StoreBroken, 500)):
         if isinstance(exc, cls):
             return status
@@ -248,6 +250,8 @@ def create_app(db_path=None) -> FastAPI:
     @app.get("/api/gallery/{image_id}")
     def image(image_id: int):
         if not 1 <= image_id <= 2**62:
+            from ferlab.store import NotFound
+
             raise NotFound(f"no such image {image_id}")
         return store.image(image_id)
 
