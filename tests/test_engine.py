@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ferlab.dense import DenseCPPN, forward, rgb_from_outputs
-from ferlab.engine import render, render_genome, render_population, weights_fn
+from ferlab.engine import (batch_weights_fn, render, render_genome, render_population,
+                           render_weight_variants, weights_fn)
 from ferlab.genome import GenomeError
 from ferlab.layerize import layerize
 from ferlab.network import DenseNetwork, GenomeNetwork, Network, as_network
@@ -57,6 +58,22 @@ def test_jax_backend_matches(real):
     gs, refs = real
     for g, ref in list(zip(gs, refs))[:3]:  # a compile each: three genomes are enough
         close_f32(weights_fn(g, RES)(np.asarray(g.weights, np.float32)), ref, "jax")
+
+
+def test_weight_variants_match_jax_vmap_and_single_renders(real):
+    g = real[0][0]  # the skull
+    rng = np.random.default_rng(0)
+    ws = np.asarray(g.weights) + rng.normal(0, 1, (6, len(g.links))) * (rng.random((6, len(g.links))) < 0.2)
+    frames = render_weight_variants(g, ws, 24)
+    fn, _ = batch_weights_fn(g, 24)
+    vmapped = np.asarray(fn(ws.astype(np.float32)))
+    for f, v, w in zip(frames, vmapped, ws):
+        ref = render_genome(g.with_weights(w), 24).image
+        # Perturbed weights push some nodes into steeper regions: float32 bound only.
+        assert np.abs(f - ref).max() < 1e-4 and np.abs(v - ref).max() < 1e-4
+        assert np.abs(f - ref).mean() < 2e-6
+    with pytest.raises(ValueError, match="weights must be"):
+        render_weight_variants(g, ws[:, :-1], 24)
 
 
 @pytest.mark.parametrize("strategy", ["grouped", "padded"])

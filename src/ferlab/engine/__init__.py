@@ -4,7 +4,8 @@
 - :mod:`~ferlab.engine.numpy_backend`: one genome, every node's map (``render_genome``).
 - :mod:`~ferlab.engine.jax_backend`: ``jit``/``vmap`` over weight vectors (sweeps, training).
 - :mod:`~ferlab.engine.population`: many unrelated or related genomes at once
-  (``render_population``: search and the breeding screen).
+  (``render_population``: search and the breeding screen; ``render_weight_variants``: one
+  genome under many weight vectors, for link sweeps without a compile).
 - :mod:`~ferlab.engine.threads`: the render pool and BLAS thread limits.
 
 Dense networks evaluate through :mod:`ferlab.dense`'s one forward pass; :func:`render` takes
@@ -19,7 +20,8 @@ from ferlab.dense import DenseCPPN
 from ferlab.engine.jax_backend import batch_weights_fn, weights_fn
 from ferlab.engine.numpy_backend import Render, render_genome
 from ferlab.engine.plan import Level, Plan, compile_genome
-from ferlab.engine.population import STRATEGIES, render_batch, render_population, thumbnails
+from ferlab.engine.population import (STRATEGIES, render_batch, render_population,
+                                      render_weight_variants, thumbnails)
 from ferlab.engine.threads import limit_blas_threads
 from ferlab.genome import Genome
 
@@ -36,4 +38,4 @@ def render(net: Genome | DenseCPPN, res=256, window=None, dtype=None) -> np.ndar
 
 __all__ = ["Level", "Plan", "Render", "STRATEGIES", "batch_weights_fn", "compile_genome",
            "limit_blas_threads", "render", "render_batch", "render_genome", "render_population",
-           "thumbnails", "weights_fn"]
+           "render_weight_variants", "thumbnails", "weights_fn"]
