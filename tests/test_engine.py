@@ -18,7 +18,7 @@ from ferlab.engine import (batch_weights_fn, render, render_genome, render_popul
                            render_weight_variants, weights_fn)
 from ferlab.genome import GenomeError
 from ferlab.layerize import layerize
-from ferlab.network import DenseNetwork, GenomeNetwork, Network, as_network
+from ferlab.network import DenseNetwork, GenomeNetwork, Network, as_network, load_network
 from ferlab.picbreeder import load_genome
 from genomes import genomes, tiny
 
@@ -152,6 +152,8 @@ def test_networks_answer_the_same_questions_for_both_kinds(shared):
     assert nets[1].weights()[flat] == pytest.approx(dense.kernels[k][r, c])
     with pytest.raises(TypeError, match="not a network"):
         as_network("skull.zip")
+    loaded = load_network(shared / "reference" / "sgd_skull.npz")
+    assert loaded.kind == "dense" and loaded.name == "sgd_skull"
 
 
 def test_paper_and_kernel_orders_are_distinct_names(shared):

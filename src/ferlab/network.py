@@ -126,6 +126,13 @@ class DenseNetwork:
         return text
 
 
+def load_network(path) -> Network:
+    """Open a genome file (zip/xml/json) or a dense .npz as a Network."""
+    from ferlab.files import load_any
+
+    return as_network(load_any(path))
+
+
 def as_network(obj) -> Network:
     """A Network for a Genome, a DenseCPPN, or a Network (returned as it is)."""
     if isinstance(obj, (GenomeNetwork, DenseNetwork)):
@@ -137,4 +144,4 @@ def as_network(obj) -> Network:
     raise TypeError(f"not a network: {type(obj).__name__} (give a Genome or a DenseCPPN)")
 
 
-__all__ = ["DenseNetwork", "GenomeNetwork", "Network", "as_network"]
+__all__ = ["DenseNetwork", "GenomeNetwork", "Network", "as_network", "load_network"]
