@@ -99,6 +99,9 @@ CREATE INDEX IF NOT EXISTS gallery_parent ON gallery(parent);
 class StoreError(Exception):
     """A request the stored state refuses (the subclasses say why; apps map them to codes)."""
 
+    def __init__(self, message: str):  # one argument: a stray HTTP code fails loudly
+        super().__init__(message)
+
 
 class NotFound(StoreError):
     """No such object (or not this session's)."""
