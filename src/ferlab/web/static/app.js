@@ -558,9 +558,9 @@ function layout(graph) {
     graph.nodes.forEach((n) => { pos[n.id] = { x: n.row * colW, y: (graph.columns - 1 - n.depth) * rowH }; });
   }
   const xs = Object.values(pos).map((p) => p.x), ys = Object.values(pos).map((p) => p.y);
-  const pad = 50;
+  const pad = 0.08 * Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys), 400);
   return { pos, box: [Math.min(...xs) - pad, Math.min(...ys) - pad,
-                      Math.max(...xs) - Math.min(...xs) + 2 * pad, Math.max(...ys) - Math.min(...ys) + 2 * pad + 14] };
+                      Math.max(...xs) - Math.min(...xs) + 2 * pad, Math.max(...ys) - Math.min(...ys) + 2.4 * pad] };
 }
 
 function setView(v) {
@@ -570,8 +570,10 @@ function setView(v) {
 
 function drawGraph(graph, maps) {
   const svg = $("graph");
-  const size = 40, half = size / 2;
   const { pos, box } = layout(graph);
+  // Nodes and text grow with the drawing, so they stay legible once it is fitted to the box.
+  const size = Math.round(Math.max(40, 0.06 * Math.max(box[2], box[3]))), half = size / 2;
+  svg.style.fontSize = `${Math.max(10, size / 4.2)}px`;
   ex.box = box;
   svg.innerHTML = "";
   svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
@@ -631,7 +633,7 @@ function drawGraph(graph, maps) {
     im.setAttribute("width", size); im.setAttribute("height", size);
     im.setAttribute("href", maps[n.id] || "");
     const t = document.createElementNS(NS, "text");
-    t.setAttribute("x", p.x); t.setAttribute("y", p.y + half + 12);
+    t.setAttribute("x", p.x); t.setAttribute("y", p.y + half + size / 4);
     t.setAttribute("text-anchor", "middle");
     t.setAttribute("class", "node-label");
     t.textContent = n.label || n.activation;
@@ -640,7 +642,7 @@ function drawGraph(graph, maps) {
     g.append(title, frame, im, t);
     if (n.text) {
       const lt = document.createElementNS(NS, "text");
-      lt.setAttribute("x", p.x); lt.setAttribute("y", p.y + half + 23);
+      lt.setAttribute("x", p.x); lt.setAttribute("y", p.y + half + size / 2);
       lt.setAttribute("text-anchor", "middle");
       lt.setAttribute("class", "node-text");
       lt.style.fill = groupColour(n.group) || "#333";
