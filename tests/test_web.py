@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import numpy as np
@@ -282,3 +283,148 @@ def test_serve_command_rejects_a_bad_port(capsys):
     assert main(["serve", "--port", "70000"]) == 2
     err = capsys.readouterr().err
     assert "ferlab serve: error: port must be in 1..65535" in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------- issue 12: explorer and breed UX
+def _import(client, path, name="g"):
+    r = client.post(f"/api/sessions/import?name={name}", content=path.read_bytes())
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_graph_shows_cppnx_labels_not_placeholders(client, shared):
+    """CPPN-X writes <text>""</text> on every link; the label is the link's button's text."""
+    from conftest import CPPNX_NAMES
+
+    for name in CPPNX_NAMES:
+        path = shared / "picbreeder" / "cppnx" / f"{name}.xml"
+        g = load_genome(path)
+        key = _keys(_import(client, path, name))[0]
+        graph = client.get(f"/api/genomes/{key}/graph").json()
+        assert graph["name"] == name and graph["positions"] is True
+        by_id = {b.id: b for b in g.buttons}
+        for l, gl in zip(g.links, graph["links"]):
+            assert gl["text"] == (by_id[l.color_label].text if l.color_label in by_id else ""), (name, gl)
+            assert gl["group"] == l.color_label and gl["bookends"] == list(l.bookends)
+        assert all('""' not in x["text"] for x in graph["links"] + graph["nodes"])
+        used = {l.color_label for l in g.links} | {n.color_label for n in g.nodes}
+        assert [x["text"] for x in graph["groups"]] == [b.text for b in g.buttons if b.id in used]
+        assert all(re.fullmatch(r"#[0-9a-f]{6}", x["color"]) for x in graph["groups"])
+        assert client.get(f"/api/genomes/{key}").json()["name"] == name
+
+
+def test_strength_zero_is_crossover_only_and_keep_parents(client):
+    st = _start(client, seed=4)
+    sid, scr = st["session"], st["screen"]["id"]
+    parent = _keys(st)[3]
+    r = client.post(f"/api/sessions/{sid}/evolve", json={"screen": scr, "parents": [parent], "strength": 0.0, "seed": 1})
+    _, pg = client.store.genome(parent)
+    for k in _keys(r.json()):
+        _, kid = client.store.genome(k)
+        assert kid.weights == pg.weights and [n.activation for n in kid.nodes] == [n.activation for n in pg.nodes]
+        assert kid.parents == (pg.id,)
+    # keep_parents: the selected genomes open the next screen unchanged; the rest are children.
+    two = _keys(st)[5:7]
+    st2 = client.post(f"/api/sessions/{sid}/evolve",
+                      json={"screen": scr, "parents": two, "keep_parents": True, "seed": 2}).json()
+    assert _keys(st2)[:2] == two and len(set(_keys(st2))) == 15
+    assert st2["history"][-1]["parents"] == sorted(two, key=lambda k: client.store.genome(k)[0])
+    # The tree keeps every screen (the first branch survives going back and breeding again).
+    tree = st2["tree"]
+    assert len(tree) == 3 and sorted(t["prev"] or 0 for t in tree) == [0, scr, scr]
+
+
+def test_tags_search_sort_paging_and_session_summary(client):
+    st = _start(client, seed=6)
+    sid = st["session"]
+    titles = ["Red moth", "blue fish", "Green moth", "Skull%", "under_score"]
+    for k, t in zip(_keys(st), titles):
+        r = client.post(f"/api/sessions/{sid}/publish",
+                        json={"genome": k, "title": t, "tags": ["Moth " if "moth" in t.lower() else "other", "all"]})
+        assert r.status_code == 201, r.text
+    assert r.json()["tags"] == ["all", "other"]
+    g = lambda q: client.get(f"/api/gallery?{q}").json()  # noqa: E731
+    assert [i["title"] for i in g("q=MOTH")["images"]] == ["Green moth", "Red moth"]
+    assert g("q=moth")["total"] == 2 and g("tag=moth")["total"] == 2 and g("tag=all")["total"] == 5
+    assert [i["title"] for i in g("q=%25")["images"]] == ["Skull%"]  # LIKE wildcards are literal
+    assert [i["title"] for i in g("q=_")["images"]] == ["under_score"]
+    assert [i["title"] for i in g("sort=title")["images"]] == ["blue fish", "Green moth", "Red moth", "Skull%", "under_score"]
+    assert [i["title"] for i in g("sort=old&limit=2&offset=2")["images"]] == ["Green moth", "Skull%"]
+    page = g("limit=2&offset=4")
+    assert page["total"] == 5 and len(page["images"]) == 1 and page["offset"] == 4
+    _error(client.get("/api/gallery?sort=random"), 422, "sort")
+    before = client.store.counts()
+    _error(client.post(f"/api/sessions/{sid}/publish", json={"genome": _keys(st)[9], "title": "t", "tags": ["<b>"]}),
+           400, "tag")
+    _error(client.post(f"/api/sessions/{sid}/publish", json={"genome": _keys(st)[9], "title": "t",
+                                                             "tags": [f"t{i}" for i in range(9)]}), 422, "tags")
+    assert client.store.counts() == before
+    other = _start(client, seed=7)
+    s = client.post("/api/sessions/summary", json={"ids": [sid, "bad id!", "Q" * 22, other["session"]]}).json()
+    assert [x["session"] for x in s["sessions"]] == [sid, other["session"]]
+    assert s["sessions"][0]["generation"] == 0 and s["sessions"][0]["key"] == _keys(st)[0]
+    _error(client.post("/api/sessions/summary", json={"ids": ["x"] * 51}), 422, "ids")
+
+
+def test_scan_node_export_and_breed_edited(client, shared):
+    from ferlab.web.imaging import scan_values
+
+    path = shared / "picbreeder" / "cppnx" / "576_Skull.xml"
+    g = load_genome(path)
+    key = _keys(_import(client, path, "576_Skull"))[0]
+    link, other = "576:224", fmt_id(g.links[0].id)
+    edits = {other: 0.5}
+    r = client.post(f"/api/genomes/{key}/scan", json={"weights": edits, "link": link, "res": 16,
+                                                      "start": -3, "end": 3, "step": 0.5})
+    sprite = _png(r)
+    values = [float(v) for v in r.headers["x-values"].split(",")]
+    assert values == pytest.approx(list(np.arange(-3, 3.01, 0.5))) and sprite.shape == (16 * 13, 16, 3)
+    for i in (0, 7, 12):  # each frame is the edited genome with the link at that value
+        want = _png(client.post(f"/api/genomes/{key}/render", json={"res": 16, "weights": {**edits, link: values[i]}}))
+        assert np.mean(np.abs(sprite[16 * i:16 * (i + 1)].astype(int) - want)) < 0.1
+    for fmt, n in (("png", 24), ("webp", 24)):
+        a = client.post(f"/api/genomes/{key}/scan", json={"link": link, "res": 16, "step": 0.5, "format": fmt})
+        im = Image.open(io.BytesIO(a.content))
+        assert a.headers["content-type"] == f"image/{fmt}" and im.is_animated and im.n_frames == n
+        assert "576_Skull_scan_576_224" in a.headers["content-disposition"]
+    _error(client.post(f"/api/genomes/{key}/scan", json={"link": link, "step": 0.001}), 400, "limit")
+    _error(client.post(f"/api/genomes/{key}/scan", json={"link": link, "start": 2, "end": 1}), 400, "start < end")
+    _error(client.post(f"/api/genomes/{key}/scan", json={"link": link, "step": 0}), 422, "step")
+    _error(client.post(f"/api/genomes/{key}/scan", json={"link": "9:9"}), 400, "no link")
+    _error(client.post(f"/api/genomes/{key}/scan", json={"link": link, "format": "gif"}), 422, "format")
+    assert len(scan_values(-3, 3, 0.1)) == 61 and list(scan_values(0, 1, 5)) == [0, 1]
+    # The sweep strip follows the slider: centred on the edited weight.
+    strip = _png(client.post(f"/api/genomes/{key}/sweep", json={"weights": {link: 1.0}, "link": link, "res": 16}))
+    mid = _png(client.post(f"/api/genomes/{key}/render", json={"res": 16, "weights": {link: 1.0}}))
+    assert np.mean(np.abs(strip[:, 2 * 18: 2 * 18 + 16].astype(int) - mid)) < 0.1
+    # A node's map large, with its value range.
+    n = client.post(f"/api/genomes/{key}/node", json={"node": "540:106", "res": 32})
+    m = render_genome(g, 32, nodes=True).node_maps[(540, 106)]
+    lo, hi = map(float, n.headers["x-range"].split(","))
+    assert _png(n).shape == (32, 32, 3) and lo == pytest.approx(m.min(), abs=1e-4) and hi == pytest.approx(m.max(), abs=1e-4)
+    _error(client.post(f"/api/genomes/{key}/node", json={"node": "1:1"}), 400, "no node")
+    # Export the edited genome in each format; it reads back with the edit and the labels.
+    for fmt, suffix in (("xml", ".xml"), ("cppnx", ".xml"), ("json", ".json")):
+        e = client.post(f"/api/genomes/{key}/export", json={"weights": {link: 1.25}, "format": fmt})
+        assert e.status_code == 200 and f'576_Skull_edited{suffix}"' in e.headers["content-disposition"]
+        back = parse_genome(e.content)
+        assert {fmt_id(l.id): l.weight for l in back.links}[link] == 1.25
+        assert [b.text for b in back.buttons] == [b.text for b in g.buttons]
+        assert (b"<cppn-data" in e.content[:200]) == (fmt == "cppnx")
+    _error(client.post(f"/api/genomes/{key}/export", json={"format": "pdf"}), 422, "format")
+    # Continue breeding from the edited genome.
+    before = client.store.counts()["sessions"]
+    b = client.post(f"/api/genomes/{key}/breed", json={"weights": {link: -2.0}})
+    assert b.status_code == 201 and client.store.counts()["sessions"] == before + 1
+    _, first = client.store.genome(_keys(b.json())[0])
+    assert {fmt_id(l.id): l.weight for l in first.links}[link] == -2.0
+
+
+def test_json_import_errors_name_the_item_not_python(client):
+    for body, frag in [(b'{"nodes": [1], "links": []}', "node 0 is not an object"),
+                       (b'{"nodes": [], "links": [null]}', "link 0 is not an object"),
+                       (b'{"nodes": [{"kind": "in"}], "links": []}', "missing field 'id'"),
+                       (b'{"nodes": [{"id": "1:1", "kind": "in", "position": 3}], "links": []}', "wrong type")]:
+        r = client.post("/api/sessions/import", content=body)
+        _error(r, 400, frag)
+        assert "subscriptable" not in r.text and "object has no" not in r.text
