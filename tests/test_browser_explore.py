@@ -164,3 +164,53 @@ def test_cppnx_labels_scan_save_and_breed(env, shared, tmp_path):
         bred = parse_genome(r.read())
     assert {fmt_id(l.id): l.weight for l in bred.links}[LINK] == pytest.approx(1.5)
     assert errors == []
+
+
+def test_dense_layer_grid_two_panes_shared_slider(env, shared):
+    browser, server = env
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server.base + "/#/gallery")
+    page.wait_for_selector("[data-testid=view-gallery], #view-gallery:not([hidden])")
+    page.set_input_files("[data-testid=import-file]", str(shared / "picbreeder" / "fer" / "skull.zip"))
+    page.wait_for_function("new URL(location.href).searchParams.get('s') !== null && location.hash === '#/breed'")
+    wait_generation(page, 0)
+    key = page.eval_on_selector("[data-testid=tile]", "e => e.dataset.key")
+    src = f"genome:{key}"
+    grid = server.get(f"/api/dense/{src}/grid")
+    assert grid["arch"] == "12;cache:15,gaussian:4,identity:2,sin:1"
+    # A weight of the layerized genome that came from a genome link, in the middle of the net.
+    k, r, c = next((k, r, c) for k in range(5, 9) for r, row in enumerate(grid["origin"][k])
+                   for c, o in enumerate(row) if ":" in o)
+
+    page.goto(f"{server.base}/#/explore/{key}")
+    page.wait_for_function("Number(document.getElementById('live').dataset.renders || 0) >= 1")
+    page.click("[data-testid=dense-link]")
+    page.wait_for_function("document.querySelector('[data-testid=pane]') && "
+                           "Number(document.querySelector('[data-testid=pane]').dataset.renders || 0) >= 1")
+    n_neurons = 4 + 12 * 22 + 3
+    assert page.locator("[data-testid=pane] [data-testid=neuron]").count() == n_neurons
+    # Compare with the paper's SGD replica: a second pane.
+    page.set_input_files("[data-testid=dense-file]", str(shared / "reference" / "sgd_skull.npz"))
+    page.wait_for_function("document.querySelectorAll('[data-testid=pane]').length === 2 && "
+                           "[...document.querySelectorAll('[data-testid=pane]')].every(p => Number(p.dataset.renders) >= 1)")
+    panes = page.locator("[data-testid=pane]")
+    for i in range(2):
+        pane = panes.nth(i)
+        pane.locator(f"[data-testid=neuron][data-layer='{k + 1}'][data-index='{c}']").click()
+        pane.locator(f"[data-testid=weight-cell][data-row='{r}']").click()
+    page.wait_for_function("[...document.querySelectorAll('[data-testid=pane] .sel')].every(s => s.dataset.changed === '0')")
+    assert "from " in panes.nth(0).locator(".sel").text_content()  # the genome link it came from
+    page.fill("[data-testid=dense-delta]", "1.5")
+    page.dispatch_event("[data-testid=dense-delta]", "input")
+    page.wait_for_function("[...document.querySelectorAll('[data-testid=pane] .sel')].every("
+                           "s => s.textContent.includes('→') && Number(s.dataset.changed) > 0)")
+    for i in range(2):
+        changed = panes.nth(i).locator("[data-testid=neuron].changed").evaluate_all(
+            "els => els.map(e => Number(e.dataset.layer))")
+        # Only neurons downstream of the weight can change: layer k+1 and later.
+        assert changed and min(changed) == k + 1, changed
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(page, "dense-two-panes")
+    assert errors == []

@@ -104,6 +104,13 @@ CREATE TABLE IF NOT EXISTS gallery_tags(
     PRIMARY KEY(image, tag)
 );
 CREATE INDEX IF NOT EXISTS gallery_tags_tag ON gallery_tags(tag);
+CREATE TABLE IF NOT EXISTS nets(
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    body BLOB NOT NULL,
+    created REAL NOT NULL
+);
 """
 
 
@@ -559,6 +566,23 @@ class Store:
             raise NotFound(f"no such image {image_id}")
         return row["id"], row["key"]
 
+    # -- dense networks (.npz uploads for the explorer) -------------------------------------
+    def add_net(self, name: str, body: bytes) -> str:
+        """Keep an uploaded network's .npz bytes; returns its key."""
+        key = new_token()
+        with self.write() as db:
+            db.execute("INSERT INTO nets(key, name, body, created) VALUES(?,?,?,?)",
+                       (key, str(name)[:100], bytes(body), time.time()))
+        return key
+
+    def net(self, key: str) -> tuple[str, bytes]:
+        """(name, .npz bytes) of an uploaded network."""
+        check_token(key, "network")
+        row = self._conn().execute("SELECT name, body FROM nets WHERE key=?", (key,)).fetchone()
+        if row is None:
+            raise NotFound(f"no such network {key}")
+        return row["name"], bytes(row["body"])
+
     # -- checks ----------------------------------------------------------------------------
     def check(self) -> list[str]:
         """Integrity and consistency problems (empty when the database is sound)."""
@@ -594,4 +618,4 @@ class Store:
     def counts(self) -> dict:
         conn = self._conn()
         return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-                for t in ("sessions", "screens", "genomes", "gallery")}
+                for t in ("sessions", "screens", "genomes", "gallery", "nets")}

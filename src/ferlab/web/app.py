@@ -19,12 +19,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from ferlab.evolve import MAX_STRENGTH, limit_blas_threads
 from ferlab.genome import Genome, GenomeError, fmt_id, parse_id
 from ferlab.picbreeder import genome_to_json, genome_to_xml, parse_genome
 from ferlab.store import Store, StoreError
-from ferlab.web import imaging
+from ferlab.layerize import layerize
+from ferlab.web import dense, imaging
 from ferlab.web.service import Breeder
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -36,6 +38,8 @@ MAX_RES = 2048
 MAX_LIVE_RES = 512
 TOKEN = r"^[A-Za-z0-9_-]{16,64}$"
 SEED_MAX = 2**63 - 1
+#: Endpoints that take a file body (up to MAX_UPLOAD) rather than JSON.
+UPLOADS = ("/api/sessions/import", "/api/nets/import")
 
 
 # ------------------------------------------------------------------------------------ payloads
@@ -104,6 +108,22 @@ class ScanBody(LinkBody):
 
 class ExportBody(EditedBody):
     format: str = Field("xml", pattern="^(xml|cppnx|json)$")
+
+
+#: One dense weight set to a value: [kernel, row, column, value].
+DenseEdit = tuple[Annotated[int, Field(ge=0, le=4096)], Annotated[int, Field(ge=0, le=4096)],
+                  Annotated[int, Field(ge=0, le=4096)], float]
+
+
+class DenseBody(_Strict):
+    edits: list[DenseEdit] = Field(default_factory=list, max_length=1000)
+    res: int = Field(256, ge=8, le=MAX_LIVE_RES)
+
+
+class DenseSweepBody(DenseBody):
+    weight: tuple[Annotated[int, Field(ge=0, le=4096)], Annotated[int, Field(ge=0, le=4096)],
+                  Annotated[int, Field(ge=0, le=4096)]]
+    res: int = Field(96, ge=8, le=256)
 
 
 # ------------------------------------------------------------------------------------- helpers
@@ -176,6 +196,18 @@ def _graph(genome: Genome) -> dict:
             "positions": positions, "name": genome.meta.get("name", "")}
 
 
+async def _read_upload(request: Request, what: str) -> bytes | Response:
+    """The request body, capped as it arrives (no Content-Length needed); a 413 if too big."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_UPLOAD:
+            return JSONResponse({"detail": f"{what} is larger than {MAX_UPLOAD} bytes"}, status_code=413)
+    if not data:
+        raise GenomeError(f"{what} is empty")
+    return bytes(data)
+
+
 # ----------------------------------------------------------------------------------------- app
 def create_app(db_path=None) -> FastAPI:
     """The app over the database at ``db_path`` (default: the user's data dir)."""
@@ -215,7 +247,7 @@ def create_app(db_path=None) -> FastAPI:
     @app.middleware("http")
     async def _limit_body(request: Request, call_next):
         length = request.headers.get("content-length")
-        limit = MAX_UPLOAD if request.url.path == "/api/sessions/import" else MAX_JSON
+        limit = MAX_UPLOAD if request.url.path in UPLOADS else MAX_JSON
         if length is not None:
             try:
                 n = int(length)
@@ -253,17 +285,10 @@ def create_app(db_path=None) -> FastAPI:
     async def import_genome(request: Request, name: str = Query("import", max_length=100),
                             seed: int | None = Query(None, ge=0, le=SEED_MAX),
                             strength: float = Query(1.0, ge=0.0, le=MAX_STRENGTH)):
-        data = bytearray()
-        async for chunk in request.stream():  # capped as it arrives: no Content-Length needed
-            data += chunk
-            if len(data) > MAX_UPLOAD:
-                return JSONResponse({"detail": f"genome file is larger than {MAX_UPLOAD} bytes"},
-                                    status_code=413)
-        if not data:
-            raise GenomeError("genome file is empty")
-        from starlette.concurrency import run_in_threadpool
-
-        genome = parse_genome(bytes(data), name=_safe_name(name))
+        data = await _read_upload(request, "genome file")
+        if isinstance(data, Response):
+            return data
+        genome = parse_genome(data, name=_safe_name(name))
         sid = await run_in_threadpool(breeder.start_from_genome, genome, seed, strength)
         return await run_in_threadpool(store.session_state, sid)
 
@@ -407,5 +432,48 @@ def create_app(db_path=None) -> FastAPI:
         """A new session branching from the edited genome."""
         sid = breeder.start_from_genome(edited(key, body))
         return store.session_state(sid)
+
+    # -- dense networks: the layer grid ---------------------------------------------------
+    @app.post("/api/nets/import", status_code=201)
+    async def import_net(request: Request, name: str = Query("network", max_length=100)):
+        data = await _read_upload(request, "network file")
+        if isinstance(data, Response):
+            return data
+        net = await run_in_threadpool(dense.parse_npz, data)
+        key = await run_in_threadpool(store.add_net, _safe_name(name), data)
+        return {"key": key, "name": _safe_name(name), "arch": str(net.arch), "source": f"net:{key}"}
+
+    @lru_cache(maxsize=16)
+    def dense_of(source: str):
+        """(network, genome or None, name) for 'genome:KEY' (layerized) or 'net:KEY' (.npz)."""
+        kind, _, key = source.partition(":")
+        if kind == "genome":
+            g = genome_of(key)
+            title = store.genome_title(cached_genome(key)[0])
+            return layerize(g), g, title or g.meta.get("name") or "genome"
+        if kind == "net":
+            name, body = store.net(key)
+            return dense.parse_npz(body), None, name
+        raise StoreError("network source must be genome:KEY or net:KEY", 404)
+
+    @app.get("/api/dense/{source}/grid")
+    def dense_grid(source: str):
+        net, g, name = dense_of(source)
+        return {**dense.grid(net, g), "name": name, "source": source}
+
+    @app.post("/api/dense/{source}/render")
+    def dense_render(source: str, body: DenseBody):
+        net = dense_of(source)[0]
+        return _png(dense.image_png(dense.with_edits(net, body.edits), body.res))
+
+    @app.post("/api/dense/{source}/neurons")
+    def dense_neurons(source: str, body: DenseBody):
+        """Every neuron's map, and how much each changed under the edits."""
+        return dense.neurons(dense_of(source)[0], body.edits, min(body.res, 64))
+
+    @app.post("/api/dense/{source}/sweep")
+    def dense_sweep(source: str, body: DenseSweepBody):
+        net = dense.with_edits(dense_of(source)[0], body.edits)
+        return _png(dense.sweep_strip(net, *body.weight, res=body.res))
 
     return app

@@ -97,8 +97,12 @@ def sweep_strip(genome: Genome, link: GeneId, res: int = 96, deltas=SWEEP_DELTAS
     if w is None:
         raise GenomeError(f"genome has no link {link[0]}:{link[1]}")
     variants = [with_link_weights(genome, {link: w + d}) for d in deltas]
-    frames = thumbnails(variants, res)  # one batch: nodes upstream of the link are shared
-    gap = np.full((res, 2, 3), 255, np.uint8)
+    return strip_png(thumbnails(variants, res))  # one batch: nodes upstream of the link are shared
+
+
+def strip_png(frames) -> bytes:
+    """(H, W, 3) uint8 frames side by side, 2 px of white between them, as one PNG."""
+    gap = np.full((frames[0].shape[0], 2, 3), 255, np.uint8)
     parts = []
     for k, f in enumerate(frames):
         parts.append(f)
@@ -162,4 +166,4 @@ def node_map(genome: Genome, node: GeneId, res: int = 256) -> tuple[bytes, float
 
 __all__ = ["MAX_SCAN_FRAMES", "SWEEP_DELTAS", "animation", "encode_png", "encode_pngs", "node_map",
            "node_map_pngs", "render_batch", "render_png", "scan_frames", "scan_values", "sprite_png",
-           "sweep_strip", "thumbnail_pngs", "with_link_weights"]
+           "strip_png", "sweep_strip", "thumbnail_pngs", "with_link_weights"]

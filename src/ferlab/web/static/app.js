@@ -503,6 +503,7 @@ const ex = { key: null, graph: null, weights: {}, link: null, node: null, inflig
 async function showExplore(key) {
   stopScan();
   ex.key = key; ex.weights = {}; ex.link = null; ex.node = null;
+  $("dense-link").href = `#/dense/genome:${key}`;
   $("link-panel").hidden = true;
   $("node-panel").hidden = true;
   $("explore-name").textContent = "…";
@@ -918,12 +919,176 @@ function resetAll() {
   liveRender();
 }
 
+// ---------------------------------------------------------------------- dense layer grid
+// Panes over dense networks ("genome:KEY" layerized, "net:KEY" an uploaded .npz). Each pane
+// selects its own weight; one shared δ moves every pane's selected weight.
+const dn = { sources: [], panes: [], delta: 0 };
+const DENSE_RES = 192, NEURON_RES = 24;
+
+async function showDense(sources) {
+  dn.sources = sources;
+  dn.delta = 0;
+  $("dense-delta").value = 0;
+  $("dense-delta-val").textContent = "0.00";
+  const wrap = $("panes");
+  wrap.innerHTML = "";
+  await busy("Loading networks", async () => {
+    const grids = await Promise.all(sources.map((src) => api("GET", `/api/dense/${encodeURIComponent(src)}/grid`)));
+    dn.panes = grids.map((grid, i) => makePane(sources[i], grid));
+    dn.panes.forEach((p) => wrap.appendChild(p.el));
+    await Promise.all(dn.panes.map(refreshPane));
+  }, "dense-error");
+}
+
+function makePane(src, grid) {
+  const el = document.createElement("div");
+  el.className = "pane";
+  el.setAttribute("data-testid", "pane");
+  el.dataset.source = src;
+  el.innerHTML = `<h3></h3><div class="top"><img class="live" alt="the network's image">
+    <div><p class="sel"></p><img class="strip" alt="sweep of the selected weight" hidden></div></div>
+    <div class="layers"></div><div class="incoming"></div>`;
+  el.querySelector("h3").textContent = `${grid.name} · ${grid.arch}`;
+  const pane = { src, grid, el, sel: null, neuron: null, inflight: false, pending: false };
+  const layers = el.querySelector(".layers");
+  grid.layers.forEach((names, L) => {
+    const col = document.createElement("div");
+    col.className = "layer";
+    const lname = document.createElement("span");
+    lname.className = "lname";
+    lname.textContent = L === 0 ? "in" : L === grid.layers.length - 1 ? "out" : String(L);
+    col.appendChild(lname);
+    names.forEach((act, i) => {
+      const b = document.createElement("button");
+      b.className = "neuron";
+      b.dataset.layer = L;
+      b.dataset.index = i;
+      b.setAttribute("data-testid", "neuron");
+      b.title = `layer ${L}, neuron ${i}: ${act}`;
+      b.appendChild(document.createElement("img"));
+      b.addEventListener("click", () => pickNeuron(pane, L, i));
+      col.appendChild(b);
+    });
+    layers.appendChild(col);
+  });
+  return pane;
+}
+
+function paneEdits(pane) {
+  if (!pane.sel) return [];
+  const [k, r, c] = pane.sel;
+  return [[k, r, c, pane.grid.kernels[k][r][c] + dn.delta]];
+}
+
+function pickNeuron(pane, L, i) {
+  pane.neuron = [L, i];
+  pane.el.querySelectorAll(".neuron").forEach((b) => b.classList.toggle("picked",
+    Number(b.dataset.layer) === L && Number(b.dataset.index) === i));
+  const box = pane.el.querySelector(".incoming");
+  box.innerHTML = "";
+  if (L === 0) { box.textContent = "An input: it has no incoming weights."; return; }
+  const k = L - 1;
+  const kern = pane.grid.kernels[k];
+  const label = document.createElement("span");
+  label.textContent = `into layer ${L}, neuron ${i} (kernel ${k}, column ${i}):`;
+  box.appendChild(label);
+  kern.forEach((row, r) => {
+    const w = row[i];
+    const b = document.createElement("button");
+    b.setAttribute("data-testid", "weight-cell");
+    b.dataset.row = r;
+    b.textContent = `${r}: ${w.toFixed(2)}`;
+    if (w === 0) b.classList.add("zero");
+    const origin = pane.grid.origin && pane.grid.origin[k][r][i];
+    b.title = `weight (${k}, ${r}, ${i}) = ${w}` + (origin ? ` · from ${origin}` : "");
+    if (pane.sel && pane.sel[0] === k && pane.sel[1] === r && pane.sel[2] === i) b.classList.add("on");
+    b.addEventListener("click", () => pickWeight(pane, k, r, i));
+    box.appendChild(b);
+  });
+}
+
+function pickWeight(pane, k, r, c) {
+  pane.sel = [k, r, c];
+  pane.el.querySelectorAll(".incoming button").forEach((b) => b.classList.toggle("on", Number(b.dataset.row) === r));
+  pane.el.querySelectorAll(".neuron").forEach((b) => b.classList.toggle("source",
+    Number(b.dataset.layer) === k && Number(b.dataset.index) === r));
+  refreshPane(pane);
+}
+
+async function refreshPane(pane) {
+  if (pane.inflight) { pane.pending = true; return; }
+  pane.inflight = true;
+  try {
+    const edits = paneEdits(pane);
+    const [img, neu] = await Promise.all([
+      api("POST", `/api/dense/${encodeURIComponent(pane.src)}/render`, { edits, res: DENSE_RES }, true),
+      api("POST", `/api/dense/${encodeURIComponent(pane.src)}/neurons`, { edits, res: NEURON_RES })]);
+    await blobInto(img, pane.el.querySelector(".live"));
+    const buttons = pane.el.querySelectorAll(".neuron");
+    let n = 0;
+    buttons.forEach((b) => {
+      const L = Number(b.dataset.layer), i = Number(b.dataset.index);
+      b.querySelector("img").src = neu.maps[L][i];
+      const ch = neu.change ? neu.change[L][i] : 0;
+      // Outline width grows with the mean |Δ| of the neuron's map (activation units).
+      const px = ch > 1e-4 ? Math.min(4, 1 + Math.round(ch * 8)) : 0;
+      b.style.outlineWidth = `${px}px`;
+      b.classList.toggle("changed", px > 0);
+      if (px > 0) n += 1;
+    });
+    const sel = pane.el.querySelector(".sel");
+    if (pane.sel) {
+      const [k, r, c] = pane.sel;
+      const w0 = pane.grid.kernels[k][r][c];
+      const origin = pane.grid.origin && pane.grid.origin[k][r][c];
+      sel.textContent = `weight (${k}, ${r}, ${c}): ${w0.toFixed(3)} → ${(w0 + dn.delta).toFixed(3)}` +
+        (origin ? ` · from ${origin}` : "") + ` · ${n} neurons changed`;
+      sel.dataset.changed = String(n);
+      later(`dsweep-${pane.src}`, () => densePaneSweep(pane), 200);
+    } else {
+      sel.textContent = "No weight selected.";
+    }
+    pane.el.dataset.renders = String(Number(pane.el.dataset.renders || 0) + 1);
+  } catch (e) {
+    $("dense-error").textContent = e.message;
+  } finally {
+    pane.inflight = false;
+    if (pane.pending) { pane.pending = false; refreshPane(pane); }
+  }
+}
+
+async function densePaneSweep(pane) {
+  if (!pane.sel) return;
+  try {
+    const r = await api("POST", `/api/dense/${encodeURIComponent(pane.src)}/sweep`,
+                        { edits: paneEdits(pane), weight: pane.sel, res: 64 }, true);
+    const img = pane.el.querySelector(".strip");
+    img.hidden = false;
+    await blobInto(r, img);
+  } catch (e) { $("dense-error").textContent = e.message; }
+}
+
+function setDelta(d) {
+  dn.delta = d;
+  $("dense-delta-val").textContent = d.toFixed(2);
+  dn.panes.forEach((p) => { if (p.sel) refreshPane(p); });
+}
+
+function importNet(file) {
+  if (!file) return;
+  busy("Reading the network", async () => {
+    const name = encodeURIComponent(file.name.replace(/\.[^.]*$/, ""));
+    const net = await api("POST", `/api/nets/import?name=${name}`, file);
+    location.hash = `#/dense/${[...dn.sources.slice(0, 1), net.source].join("/")}`;
+  }, "dense-error");
+}
+
 // -------------------------------------------------------------------------------- routing
 async function route() {
   const parts = (location.hash || "#/breed").slice(2).split("/");
   const view = parts[0] || "breed";
   const show = { breed: "view-breed", gallery: "view-gallery", image: "view-image",
-                 genome: "view-image", explore: "view-explore" }[view] || "view-breed";
+                 genome: "view-image", explore: "view-explore", dense: "view-dense" }[view] || "view-breed";
   if (show !== "view-explore") stopScan();
   document.querySelectorAll(".view").forEach((v) => { v.hidden = v.id !== show; });
   $("tab-breed").classList.toggle("active", show === "view-breed");
@@ -943,6 +1108,7 @@ async function route() {
     } else if (view === "genome") {
       try { await showGenome(parts[1]); } catch (e) { missingImage(e.message); }
     } else if (view === "explore") await showExplore(parts[1]);
+    else if (view === "dense") await showDense(parts.slice(1, 3).filter(Boolean).map(decodeURIComponent));
   } catch (e) {
     status(e.message);
   }
@@ -1001,6 +1167,9 @@ function init() {
   });
   $("graph").addEventListener("wheel", wheelZoom, { passive: false });
   $("graph").addEventListener("pointerdown", startPan);
+  $("dense-delta").addEventListener("input", () => setDelta(Number($("dense-delta").value)));
+  $("dense-zero").addEventListener("click", () => { $("dense-delta").value = 0; setDelta(0); });
+  $("dense-file").addEventListener("change", (ev) => { importNet(ev.target.files[0]); ev.target.value = ""; });
   window.addEventListener("hashchange", route);
   const sid = new URL(location.href).searchParams.get("s") || localStorage.getItem("ferlab.session");
   if (sid) loadSession(sid);
