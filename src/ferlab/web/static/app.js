@@ -417,6 +417,7 @@ function bigUrl(res) {
 }
 
 function refreshBig() {
+  $("spinner").hidden = false;  // a large render can take a moment; cleared on load/error
   $("big").src = bigUrl(512);
   $("window-text").textContent = state.view.window.map((v) => v.toFixed(4)).join(", ");
   $("dl-png").href = bigUrl($("res").value) + "&download=1";
@@ -546,7 +547,7 @@ function highlightGroup(id) {
   document.querySelectorAll("#legend button").forEach((b) => b.classList.toggle("on", Number(b.dataset.group) === id));
   const svg = $("graph");
   svg.classList.toggle("highlighting", id !== null);
-  svg.querySelectorAll(".link, .node").forEach((el) => el.classList.toggle("hl", id !== null && Number(el.dataset.group) === id));
+  svg.querySelectorAll(".link, .node, .link-label").forEach((el) => el.classList.toggle("hl", id !== null && Number(el.dataset.group) === id));
 }
 
 function layout(graph) {
@@ -558,6 +559,14 @@ function layout(graph) {
     const colW = 90, rowH = 110;
     graph.nodes.forEach((n) => { pos[n.id] = { x: n.row * colW, y: (graph.columns - 1 - n.depth) * rowH }; });
   }
+  // Stretch a tall drawing sideways (up to 2.5×) to use the box's width: positions are only a
+  // layout, and spreading them apart keeps labels from piling up.
+  const span = (v) => Math.max(...v) - Math.min(...v) || 1;
+  const wrap = $("graph-wrap");
+  const want = wrap.clientWidth / Math.max(1, wrap.clientHeight);
+  const have = span(Object.values(pos).map((p) => p.x)) / span(Object.values(pos).map((p) => p.y));
+  const stretch = Math.max(1, Math.min(2.5, want / have));
+  Object.values(pos).forEach((p) => { p.x *= stretch; });
   const xs = Object.values(pos).map((p) => p.x), ys = Object.values(pos).map((p) => p.y);
   const pad = 0.08 * Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys), 400);
   return { pos, box: [Math.min(...xs) - pad, Math.min(...ys) - pad,
@@ -573,7 +582,7 @@ function drawGraph(graph, maps) {
   const svg = $("graph");
   const { pos, box } = layout(graph);
   // Nodes and text grow with the drawing, so they stay legible once it is fitted to the box.
-  const size = Math.round(Math.max(40, 0.06 * Math.max(box[2], box[3]))), half = size / 2;
+  const size = Math.round(Math.max(40, 0.05 * Math.max(box[2], box[3]))), half = size / 2;
   svg.style.fontSize = `${Math.max(10, size / 4.2)}px`;
   ex.box = box;
   svg.innerHTML = "";
@@ -609,6 +618,7 @@ function drawGraph(graph, maps) {
     if (l.text) {
       const t = document.createElementNS(NS, "text");
       t.setAttribute("class", "link-label");
+      t.dataset.group = l.group;
       t.setAttribute("x", (a.x + 2 * mx + b.x) / 4);
       t.setAttribute("y", (a.y + 2 * my + b.y) / 4);
       t.setAttribute("text-anchor", "middle");
@@ -1142,6 +1152,7 @@ function init() {
   $("gallery-prev").addEventListener("click", () => { gal.offset = Math.max(0, gal.offset - GALLERY_PAGE); showGallery(); });
   $("gallery-next").addEventListener("click", () => { gal.offset += GALLERY_PAGE; showGallery(); });
   $("big").addEventListener("click", zoom);
+  ["load", "error"].forEach((ev) => $("big").addEventListener(ev, () => { if (!state.busy) $("spinner").hidden = true; }));
   $("zoom-reset").addEventListener("click", () => { state.view.window = [-1, 1, -1, 1]; refreshBig(); });
   $("res").addEventListener("change", refreshBig);
   $("branch").addEventListener("click", branch);
