@@ -428,3 +428,64 @@ def test_json_import_errors_name_the_item_not_python(client):
         r = client.post("/api/sessions/import", content=body)
         _error(r, 400, frag)
         assert "subscriptable" not in r.text and "object has no" not in r.text
+
+
+def _npz(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def test_dense_layer_grid_api(client, shared):
+    from ferlab.dense import DenseCPPN
+    from ferlab.layerize import layerize
+
+    skull = load_genome(shared / "picbreeder" / "fer" / "skull.zip")
+    key = _keys(_import(client, shared / "picbreeder" / "fer" / "skull.zip", "skull"))[0]
+    net = layerize(skull)
+    grid = client.get(f"/api/dense/genome:{key}/grid").json()
+    assert grid["arch"] == str(net.arch) and grid["name"] == "skull"
+    assert [len(layer) for layer in grid["layers"]] == [4] + [net.arch.width] * net.arch.depth + [3]
+    # Origins name the genome link each weight came from.
+    k, r, c = next((k, r, c) for k, o in enumerate(net.origin) for (r, c), v in np.ndenumerate(o) if v >= 0)
+    assert grid["origin"][k][r][c] == fmt_id(skull.links[int(net.origin[k][r, c])].id)
+    assert grid["kernels"][k][r][c] == pytest.approx(float(net.kernels[k][r, c]), abs=1e-5)
+    sgd = DenseCPPN.load(shared / "reference" / "sgd_skull.npz")
+    up = client.post("/api/nets/import?name=sgd_skull", content=(shared / "reference" / "sgd_skull.npz").read_bytes())
+    assert up.status_code == 201, up.text
+    src = up.json()["source"]
+    assert client.get(f"/api/dense/{src}/grid").json()["origin"] is None
+    edit = [[5, 3, 7, 1.0]]
+    img = _png(client.post(f"/api/dense/{src}/render", json={"edits": edit, "res": 32}))
+    kernels = [np.array(x) for x in sgd.kernels]
+    kernels[5][3, 7] = 1.0
+    want = np.clip(sgd.with_kernels(kernels).render(32).image * 255, 0, 255).astype(np.uint8)
+    assert np.mean(np.abs(img.astype(int) - want)) < 0.5
+    neu = client.post(f"/api/dense/{src}/neurons", json={"edits": edit, "res": 16}).json()
+    assert [len(x) for x in neu["maps"]] == [4] + [22] * 12 + [3]
+    changed = [L for L, layer in enumerate(neu["change"]) for v in layer if v > 1e-6]
+    assert changed and min(changed) == 6  # kernel 5 feeds layer 6: nothing upstream moves
+    assert client.post(f"/api/dense/{src}/neurons", json={"res": 16}).json()["change"] is None
+    strip = _png(client.post(f"/api/dense/{src}/sweep", json={"weight": [5, 3, 7], "res": 16}))
+    assert strip.shape == (16, 5 * 16 + 4 * 2, 3)
+    # Bad input: one line, 4xx, nothing stored.
+    before = client.store.counts()
+    arch = np.array("1;sin:2")
+    bad = [(b"not a zip", 400, "not an .npz"),
+           (_npz(kernel_0=np.zeros((4, 2))), 400, "no 'arch'"),
+           (_npz(arch=arch, kernel_0=np.zeros((4, 2))), 400, "lacks kernel_1"),
+           (_npz(arch=arch, kernel_0=np.zeros((4, 3)), kernel_1=np.zeros((2, 3))), 400, "shape"),
+           (_npz(arch=np.array("200;sin:4000"), kernel_0=np.zeros((4, 1))), 400, "at most"),
+           (_npz(arch=np.array("nonsense")), 400, "architecture"),
+           (_npz(arch=arch, kernel_0=np.full((4, 2), np.nan), kernel_1=np.zeros((2, 3))), 400, "non-finite"),
+           (b"", 400, "empty")]
+    bomb = io.BytesIO()  # 40 MB of zeros deflate to ~40 kB: refused before inflating
+    np.savez_compressed(bomb, arch=arch, kernel_0=np.zeros(5_000_000))
+    bad.append((bomb.getvalue(), 400, "uncompressed"))
+    for body, status, frag in bad:
+        _error(client.post("/api/nets/import", content=body), status, frag)
+    assert client.store.counts() == before
+    _error(client.post(f"/api/dense/{src}/render", json={"edits": [[99, 0, 0, 1.0]]}), 400, "outside")
+    _error(client.post(f"/api/dense/{src}/render", json={"edits": [[0, 0, 0, "x"]]}), 422, "edits")
+    _error(client.get("/api/dense/nope:x/grid"), 404, "genome:KEY")
+    _error(client.get(f"/api/dense/net:{'Q' * 22}/grid"), 404, "no such network")
