@@ -479,8 +479,8 @@ def test_dense_layer_grid_api(client, shared):
            (_npz(arch=np.array("nonsense")), 400, "architecture"),
            (_npz(arch=arch, kernel_0=np.full((4, 2), np.nan), kernel_1=np.zeros((2, 3))), 400, "non-finite"),
            (b"", 400, "empty")]
-    bomb = io.BytesIO()  # 40 MB of zeros deflate to ~40 kB: refused before inflating
-    np.savez_compressed(bomb, arch=arch, kernel_0=np.zeros(5_000_000))
+    bomb = io.BytesIO()  # 9 MB of zeros deflate to ~9 kB: refused before inflating
+    np.savez_compressed(bomb, arch=arch, kernel_0=np.zeros(9_000_000, np.uint8))
     bad.append((bomb.getvalue(), 400, "uncompressed"))
     for body, status, frag in bad:
         _error(client.post("/api/nets/import", content=body), status, frag)

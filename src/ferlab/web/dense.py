@@ -20,7 +20,7 @@ from ferlab.web.imaging import SWEEP_DELTAS, encode_png, strip_png
 #: Largest network the web explorer takes (the paper's are ~6,000 weights).
 MAX_PARAMS = 200_000
 #: Largest uncompressed .npz content read (checked before any array is inflated).
-MAX_NPZ_BYTES = 32 * 1024 * 1024
+MAX_NPZ_BYTES = 8 * 1024 * 1024
 
 
 def parse_npz(data: bytes) -> DenseCPPN:
