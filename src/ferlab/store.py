@@ -551,7 +551,8 @@ class Store:
             desc = db.execute(
                 "WITH RECURSIVE d(id, depth) AS (SELECT id, 1 FROM gallery WHERE parent=?"
                 " UNION SELECT ga.id, d.depth + 1 FROM gallery ga JOIN d ON ga.parent = d.id WHERE d.depth < 1000)"
-                " SELECT d.depth, ga.id, ga.title, ga.parent, ga.created, g.key, g.n_nodes, g.n_links, '' AS tags"
+                " SELECT d.depth, ga.id, ga.title, ga.parent, ga.created, g.key, g.n_nodes, g.n_links,"
+                " (SELECT group_concat(tag) FROM (SELECT tag FROM gallery_tags WHERE image = ga.id ORDER BY tag)) AS tags"
                 " FROM d JOIN gallery ga ON ga.id = d.id JOIN genomes g ON g.id = ga.genome"
                 " ORDER BY d.depth, ga.id LIMIT 500", (row["id"],)).fetchall()
             out["ancestors"] = ancestors

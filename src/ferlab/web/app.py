@@ -450,7 +450,7 @@ def create_app(db_path=None) -> FastAPI:
         if kind == "genome":
             g = genome_of(key)
             title = store.genome_title(cached_genome(key)[0])
-            return layerize(g), g, title or g.meta.get("name") or "genome"
+            return dense.check_size(layerize(g)), g, title or g.meta.get("name") or "genome"
         if kind == "net":
             name, body = store.net(key)
             return dense.parse_npz(body), None, name

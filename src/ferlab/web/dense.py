@@ -23,6 +23,14 @@ MAX_PARAMS = 200_000
 MAX_NPZ_BYTES = 8 * 1024 * 1024
 
 
+def check_size(net):
+    """``net`` (a DenseCPPN or an Arch) if the explorer can take it, else GenomeError."""
+    arch = getattr(net, "arch", net)
+    if arch.n_params > MAX_PARAMS:
+        raise GenomeError(f"network has {arch.n_params} weights; the explorer takes at most {MAX_PARAMS}")
+    return net
+
+
 def parse_npz(data: bytes) -> DenseCPPN:
     """A dense CPPN from .npz bytes in the paper's layout; GenomeError (one line) if not."""
     try:
@@ -36,9 +44,7 @@ def parse_npz(data: bytes) -> DenseCPPN:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             if "arch" not in z.files:
                 raise GenomeError(".npz has no 'arch' entry: not a dense CPPN")
-            arch = Arch.parse(str(z["arch"]))
-            if arch.n_params > MAX_PARAMS:
-                raise GenomeError(f"network has {arch.n_params} weights; the explorer takes at most {MAX_PARAMS}")
+            arch = check_size(Arch.parse(str(z["arch"])))
             kernels = []
             for k in range(arch.depth + 1):
                 if f"kernel_{k}" not in z.files:

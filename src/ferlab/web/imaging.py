@@ -21,6 +21,8 @@ from ferlab.render import render_genome
 SWEEP_DELTAS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 #: Most frames one scan renders (CPPN-X's default -3..3 by 0.1 is 61).
 MAX_SCAN_FRAMES = 241
+#: Most frames x pixels x nodes one scan evaluates (the skull's 61 frames at 256² are 9e7).
+MAX_SCAN_WORK = 2_500_000_000
 
 
 def _chunk(tag: bytes, data: bytes) -> bytes:
@@ -126,6 +128,10 @@ def scan_values(start: float, end: float, step: float, max_frames: int = MAX_SCA
 def scan_frames(genome: Genome, link: GeneId, values, res: int = 128) -> list[np.ndarray]:
     """The genome's image with ``link``'s weight set to each value, rendered as one batch."""
     with_link_weights(genome, {link: 0.0})  # names a missing link before any rendering
+    work = len(values) * res * res * max(1, len(genome.nodes))
+    if work > MAX_SCAN_WORK:
+        raise GenomeError(f"a scan of {len(values)} frames at {res}² over {len(genome.nodes)} nodes is too much "
+                          "work; use a larger step or a lower resolution")
     return thumbnails([with_link_weights(genome, {link: float(v)}) for v in values], res)
 
 
