@@ -1,6 +1,8 @@
 """Helpers for the browser tests: `ferlab serve` in a subprocess, Debian's chromium, screenshots.
 
 Screenshots go to ``test-artifacts/`` (gitignored) so a person can look at the main views.
+Pages are opened with ``bypass_csp=True``: Playwright's ``wait_for_function`` evaluates its
+predicate with ``eval``, which the app's strict Content-Security-Policy would block.
 """
 from __future__ import annotations
 

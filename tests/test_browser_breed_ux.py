@@ -34,7 +34,7 @@ def _no_hscroll(page) -> bool:
 
 def test_keyboard_history_redo_two_tabs(env):
     browser, server = env
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = ctx.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -151,7 +151,7 @@ def test_keyboard_history_redo_two_tabs(env):
 
 def test_unpublished_page_missing_image_and_narrow_layout(env):
     browser, server = env
-    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page = browser.new_page(viewport={"width": 390, "height": 844}, bypass_csp=True)
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(server.base + "/")

@@ -37,7 +37,7 @@ def test_cppnx_labels_scan_save_and_breed(env, shared, tmp_path):
     browser, server = env
     src = shared / "picbreeder" / "cppnx" / "576_Skull.xml"
     genome = load_genome(src)
-    page = browser.new_page(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    page = browser.new_page(accept_downloads=True, viewport={"width": 1280, "height": 900}, bypass_csp=True)
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(server.base + "/#/breed")
@@ -168,7 +168,7 @@ def test_cppnx_labels_scan_save_and_breed(env, shared, tmp_path):
 
 def test_dense_layer_grid_two_panes_shared_slider(env, shared):
     browser, server = env
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, bypass_csp=True)
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(server.base + "/#/gallery")
