@@ -72,6 +72,21 @@ def test_cppnx_labels_scan_save_and_breed(env, shared, tmp_path):
           return r.left >= b.left - 1 && r.right <= b.right + 1 && r.top >= b.top - 1 && r.bottom <= b.bottom + 1; }); }""")
     assert inside
     shot(page, "explore-cppnx-labels")
+    # Wheel zooms about the pointer, dragging pans, Fit restores the whole graph.
+    view = lambda: [float(v) for v in page.get_attribute("#graph", "viewBox").split()]  # noqa: E731
+    fit = view()
+    box = page.locator("#graph-wrap").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -300)
+    page.wait_for_function(f"document.getElementById('graph').viewBox.baseVal.width < {fit[2] * 0.95}")
+    zoomed = view()
+    page.mouse.move(box["x"] + 20, box["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 120, box["y"] + 60, steps=4)
+    page.mouse.up()
+    assert view()[0] < zoomed[0] and view()[2] == pytest.approx(zoomed[2])
+    page.click("[data-testid=graph-fit]")
+    assert view() == pytest.approx(fit)
 
     # Clicking a label highlights exactly its genes.
     page.click(f"[data-testid=legend-item]:text-is('{LABEL}')")
