@@ -187,7 +187,14 @@ def test_unpublished_page_missing_image_and_narrow_layout(env):
     assert page.eval_on_selector_all("[data-testid=gallery-grid] .chip", "els => els.map(e => e.textContent)") == \
         ["small", "test"]
     assert _no_hscroll(page)
+    assert page.text_content("[data-testid=gallery-page]") == "page 1 of 1 · 1 images"
+    assert page.is_disabled("[data-testid=gallery-prev]") and page.is_disabled("[data-testid=gallery-next]")
     shot(page, "narrow-gallery")
+    page.fill("[data-testid=gallery-q]", "no such title")
+    page.wait_for_selector("#gallery-empty:not([hidden])")
+    assert page.text_content("#gallery-empty") == "Nothing matches."
+    page.fill("[data-testid=gallery-q]", "NARROW")
+    page.wait_for_selector("[data-testid=gallery-grid] [data-testid=card]")
     page.click("[data-testid=gallery-grid] [data-testid=card]")
     page.wait_for_selector("[data-testid=lineage]", state="visible")
     assert page.is_visible("[data-testid=branch]")
