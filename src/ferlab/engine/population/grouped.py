@@ -294,7 +294,8 @@ def render_grouped(genomes: Sequence[Genome], res, window, threads, out_dtype) -
             rgb = to_rgb_inplace(h, s, v, 255.0 if to_u8 else 1.0,  # already within [0, scale]
                                  _workspace("rgb", (3, h.size)).reshape((3,) + h.shape),
                                  _workspace("rgb_tmp", h.shape))
-            flat[colour, a:b] = rgb.transpose(1, 2, 0)
+            for c in range(3):  # per channel: a transposed fancy assignment is ~4x slower
+                flat[colour, a:b, c] = rgb[c]
         if grey:
             # ink_to_rgb's value, clip(|ink|, 0, 1), broadcast to the three channels.
             val = np.abs(values[grow])
@@ -302,7 +303,8 @@ def render_grouped(genomes: Sequence[Genome], res, window, threads, out_dtype) -
             if to_u8:
                 val *= 255.0
                 np.clip(val, 0.0, 255.0, out=val)
-            flat[grey, a:b] = val[..., None]
+            for c in range(3):
+                flat[grey, a:b, c] = val
 
     n_threads = max(1, int(threads or THREADS))
     n = max(n_threads, -(-pix // _TILE)) if n_threads > 1 else 1
