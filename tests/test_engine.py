@@ -163,3 +163,16 @@ def test_paper_and_kernel_orders_are_distinct_names(shared):
     k, r, c = net.arch.flat_to_lrc(4371)
     assert paper[4371] == net.kernels[k][r, c]
     np.testing.assert_array_equal(net.with_kernel_weights(kernel).kernel_weights(), kernel)
+
+
+def test_in_place_colour_pass_equals_the_reference_formula():
+    from ferlab.colour import to_rgb, to_rgb_inplace
+
+    rng = np.random.default_rng(1)
+    hsv = rng.normal(0, 3, (3, 5, 64)).astype(np.float32)
+    hsv[0, 0, :8] = [-1e-9, 0.0, 1.0, -1.0, 2.5, -0.5, 1e6, -3.999999]  # hue wrap edges
+    hsv[2, 0, :4] = [-2.0, 0.0, 1.0, 5.0]  # value is |v| clipped
+    ref = to_rgb(*hsv.astype(np.float64))
+    got = np.moveaxis(to_rgb_inplace(*hsv.copy()), 0, -1)
+    np.testing.assert_allclose(got, ref, atol=2e-6)
+    np.testing.assert_allclose(np.moveaxis(to_rgb_inplace(*hsv.copy(), 255.0), 0, -1), ref * 255, atol=5e-4)
