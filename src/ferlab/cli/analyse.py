@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from ferlab.cli import CLIError
+from ferlab.metrics.labels import DEFAULT_SIMILARITY, SIMILARITIES
+
+SIMILARITY_CHOICES = tuple(SIMILARITIES)
 
 
 def register(sub) -> None:
@@ -34,18 +38,21 @@ def register(sub) -> None:
 
     p = sub.add_parser(
         "metrics", help="FER metrics of a network (or label agreement of CPPN-X genomes)",
-        description="Quantitative fractured/entangled measures (see ferlab.metrics) and fer_score "
-                    "in [0, 1] (higher = more FER). With --label-auc: how well link-effect "
-                    "similarity predicts CPPN-X human labels (ROC AUC per genome and pooled).")
+        description="Fractured/entangled measures defined on the function (see ferlab.metrics) and "
+                    "fer_score in [0, 1] (higher = more FER), beside the random-init baseline of the "
+                    "network's architecture (cached in --baseline-cache). A network whose image is "
+                    "(near-)constant is refused. With --label-auc: how well link-effect similarity "
+                    "predicts CPPN-X human labels (ROC AUC per genome and pooled).")
     p.add_argument("net", nargs="?", help="genome or dense network")
     p.add_argument("--label-auc", nargs="+", metavar="GENOME", help="CPPN-X genomes with link labels")
-    p.add_argument("--similarity", choices=("effect", "baseline"), default="effect",
-                   help="link similarity for --label-auc (default: effect)")
+    p.add_argument("--similarity", choices=SIMILARITY_CHOICES, default=DEFAULT_SIMILARITY,
+                   help=f"link similarity for --label-auc (default: {DEFAULT_SIMILARITY})")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--res", type=int, default=None, help="resolution (default 32; 64 for --label-auc)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-weights", type=int, default=512, help="weights sampled for sweep metrics (0 = all)")
-    p.add_argument("--directions", type=int, default=8, help="random directions (default 8)")
+    p.add_argument("--baseline-cache", metavar="FILE", default=None,
+                   help="JSON file keeping random-init baselines (default: "
+                        "$XDG_CACHE_HOME/ferlab/baselines.json)")
+    p.add_argument("--no-baseline", action="store_true", help="skip the random-init baseline")
     p.add_argument("-o", "--output", help="also write the JSON object to this file")
     p.set_defaults(func=cmd_metrics)
 
@@ -123,8 +130,13 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def default_baseline_cache() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "ferlab" / "baselines.json"
+
+
 def cmd_metrics(args) -> int:
-    from ferlab.metrics import METRIC_NOTES, fer_metrics, label_auc
+    from ferlab.metrics import METRIC_NOTES, BaselineCache, fer_metrics, label_auc
 
     if args.label_auc:
         if args.net:
@@ -148,13 +160,11 @@ def cmd_metrics(args) -> int:
         raise CLIError("give a network file, or --label-auc GENOME...")
     res = args.res or 32
     _check_res(res, 8, 256)
-    if args.max_weights < 0 or args.directions < 1:
-        raise CLIError("--max-weights must be >= 0 and --directions >= 1")
     obj = _load(args.net)
-    m = fer_metrics(obj, res=res, seed=args.seed, max_weights=args.max_weights or None,
-                    n_directions=args.directions, progress=sys.stderr.isatty())
+    baseline = None if args.no_baseline else BaselineCache(args.baseline_cache or default_baseline_cache())
+    m = fer_metrics(obj, res=res, baseline=baseline)
     _emit(args, m, lambda r: "\n".join(
-        f"{k:30s} {v:10.4f}  {METRIC_NOTES.get(k, '')}" if isinstance(v, float) else f"{k:30s} {v:10d}"
+        f"{k:22s} {v:8.4f}  {METRIC_NOTES.get(k, '')}" if isinstance(v, float) else f"{k:22s} {v:8d}  {METRIC_NOTES.get(k, '')}"
         for k, v in r.items()))
     return 0
 
