@@ -30,7 +30,9 @@ def register(sub) -> None:
     p.add_argument("--genome", help="genome the dense network was layerized from (labels rows with link ids)")
     p.add_argument("--random", type=int, metavar="N", help="N random-direction sweeps instead")
     p.add_argument("--seed", type=int, default=0, help="first random direction's seed")
-    p.add_argument("--nonzero", action="store_true", help="random directions over non-zero weights only")
+    p.add_argument("--direction", choices=("filter", "unit"), default="filter",
+                   help="random directions: filter-normalised (default, Li et al. 2018) or unit")
+    p.add_argument("--nonzero", action="store_true", help="unit random directions over non-zero weights only")
     p.add_argument("--span", type=float, default=1.0, help="largest |δ| (default 1)")
     p.add_argument("--count", type=int, default=5, help="frames per row (default 5)")
     p.add_argument("--res", type=int, default=64, help="frame resolution (default 64)")
@@ -65,13 +67,13 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="report .html")
     p.add_argument("--figures", metavar="DIR", help="also export every figure into DIR")
     p.add_argument("--format", choices=("png", "pdf"), default="png", help="format for --figures")
-    p.add_argument("--sweep-res", type=int, default=64)
+    p.add_argument("--sweep-res", type=int, default=40, help="sweep frame resolution (default 40)")
     p.add_argument("--feature-res", type=int, default=40)
     p.add_argument("--metrics-res", type=int, default=32)
-    p.add_argument("--rows", type=int, default=64, help="most rows per sweep sheet")
+    p.add_argument("--rows", type=int, default=48, help="most rows per sweep sheet (default 48)")
     p.add_argument("--random", type=int, default=4, help="random directions shown")
-    p.add_argument("--max-weights", type=int, default=512, help="weights sampled for the metrics")
-    p.add_argument("--directions", type=int, default=8, help="random directions for the metrics")
+    p.add_argument("--max-weights", type=int, default=512,
+                   help="weights sampled when sheet rows are picked by effect")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_compare)
 
@@ -103,7 +105,8 @@ def cmd_sweep(args) -> int:
     if args.random is not None:
         if not 1 <= args.random <= 64:
             raise CLIError(f"--random must be 1..64, got {args.random}")
-        sheet = sweep_random(obj, args.random, args.seed, args.nonzero, offsets, args.res)
+        sheet = sweep_random(obj, args.random, args.seed, args.nonzero, offsets, args.res,
+                             kind=args.direction)
     else:
         links = [s for s in args.links.split(",") if s.strip()] if args.links else None
         if not isinstance(obj, Genome) and suffix != ".npz":
@@ -183,8 +186,8 @@ def cmd_compare(args) -> int:
             raise CLIError(f"{name} must be 8..512, got {v}")
     if not 1 <= args.rows <= 400 or not 1 <= args.random <= 32:
         raise CLIError("--rows must be 1..400 and --random 1..32")
-    if args.max_weights < 1 or args.directions < 1:
-        raise CLIError("--max-weights and --directions must be at least 1")
+    if args.max_weights < 1:
+        raise CLIError("--max-weights must be at least 1")
     out = Path(args.output)
     if out.suffix.lower() not in (".html", ".htm"):
         raise CLIError(f"report must be an .html file, got {out.name!r}")
@@ -192,7 +195,6 @@ def cmd_compare(args) -> int:
     compare_report(a, b, out, progress=sys.stderr.isatty(), sweep_res=args.sweep_res,
                    feature_res=args.feature_res, metrics_res=args.metrics_res, sheet_rows=args.rows,
                    n_random=args.random, seed=args.seed, max_weights=args.max_weights,
-                   n_directions=args.directions,
                    figures_dir=Path(args.figures) if args.figures else None, figure_format=args.format)
     print(f"{out}: report of {args.a} vs {args.b}")
     return 0

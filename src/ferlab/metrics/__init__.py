@@ -34,7 +34,7 @@ Human-label agreement (:mod:`ferlab.metrics.labels`): :func:`label_auc`, :func:`
 """
 from ferlab.metrics.controls import (BaselineCache, ConstantImageError, check_image,
                                      random_network)
-from ferlab.metrics.labels import (DEFAULT_SIMILARITY, SIMILARITIES, baseline_similarity,
+from ferlab.metrics.labels import (DEFAULT_SIMILARITY, SIMILARITIES, UNFITTED, baseline_similarity,
                                    change_shape_similarity, downstream_overlap, effect_similarity,
                                    image_downstream_similarity, label_auc, label_pairs,
                                    link_changes, logo_auc, node_changes, roc_auc, with_context)
@@ -42,7 +42,7 @@ from ferlab.metrics.score import METRIC_NOTES, SCORE_TERMS, as_dense, fer_metric
 
 __all__ = ["fer_metrics", "fer_score", "terms", "as_dense", "SCORE_TERMS", "METRIC_NOTES",
            "BaselineCache", "ConstantImageError", "check_image", "random_network",
-           "label_auc", "logo_auc", "label_pairs", "roc_auc", "SIMILARITIES", "DEFAULT_SIMILARITY",
+           "label_auc", "logo_auc", "label_pairs", "roc_auc", "SIMILARITIES", "DEFAULT_SIMILARITY", "UNFITTED",
            "baseline_similarity", "downstream_overlap", "image_downstream_similarity",
            "effect_similarity", "change_shape_similarity", "with_context", "link_changes",
            "node_changes"]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ferlab.genome import Genome
-from ferlab.sweep.dense import DenseSweeper, iter_dense_sweep, sweep_dense
+from ferlab.sweep.dense import DenseSweeper, iter_dense_sweep, strongest_weights, sweep_dense
 from ferlab.sweep.directions import (filter_normalised, flat_weights, n_weights, random_direction,
                                      sweep_direction, sweep_random)
 from ferlab.sweep.frames import SweepSheet, deltas
@@ -51,6 +51,7 @@ def sweep(obj, links=None, weights=None, flat=None, all_weights: bool = False, o
 
 
 __all__ = ["sweep", "deltas", "SweepSheet", "DenseSweeper", "iter_dense_sweep", "sweep_dense",
+           "strongest_weights",
            "sweep_genome", "genome_frames", "random_direction", "filter_normalised",
            "flat_weights", "n_weights", "sweep_direction", "sweep_random", "resolve_links",
            "resolve_weights", "existing_weights", "link_label", "weight_label", "dense_origin"]

@@ -330,3 +330,23 @@ def sweep_dense(net: DenseCPPN, weights=None, flat=None, all_weights: bool = Fal
     return SweepSheet(frames, offsets, tuple(labels), tuple(rows),
                       {"name": net.meta.get("name", "dense"), "kind": "weights"})
 
+
+
+def strongest_weights(net: DenseCPPN, candidates, rows: int, res=32, sample: int | None = 512,
+                      seed: int = 0, offsets=(-1.0, 1.0)) -> list[tuple[int, int, int]]:
+    """The ``rows`` weights among ``candidates`` whose ±1 sweep changes the image most.
+
+    A seeded sample of ``sample`` candidates is swept (all when None or fewer); returned in
+    kernel order. Used to fill a sheet with weights that visibly do something.
+    """
+    cand = [tuple(int(v) for v in t) for t in candidates]
+    if sample is not None and len(cand) > sample:
+        pick = np.sort(np.random.default_rng(int(seed)).choice(len(cand), int(sample), replace=False))
+        cand = [cand[i] for i in pick]
+    sw = DenseSweeper(net, res)
+    effect = np.zeros(len(cand))
+    for a, chunk in sw.frames(cand, np.asarray(offsets, np.float64)):
+        d = (chunk - sw.base).astype(np.float64)
+        effect[a:a + len(chunk)] = (d * d).sum(axis=(1, 2, 3, 4))
+    order = np.argsort(-effect, kind="stable")[:rows]
+    return sorted(cand[i] for i in order)
