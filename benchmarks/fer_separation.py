@@ -83,6 +83,7 @@ def main() -> int:
     from ferlab.metrics import literature as L
 
     ps = pairs(shared)
+    cache = M.BaselineCache(CACHE / "baselines.json")
     rows, t = {}, time.perf_counter()
     for name, evo, sgd in ps:
         for kind, net in (("evolved", evo), ("sgd", sgd)):
@@ -92,16 +93,18 @@ def main() -> int:
             m["spectral_clusterability"] = L.spectral_clusterability(net)
             rows[name, kind] = m
     took = time.perf_counter() - t
-    keys = [k for k, v in rows[ps[0][0], "evolved"].items() if isinstance(v, float)]
-    print(f"{'pair':24s} {'net':8s} " + " ".join(f"{k[:14]:>14s}" for k in keys))
-    for name, _, _ in ps:
+    keys = list(rows[ps[0][0], "evolved"])
+    print(f"{'pair':24s} {'net':8s} " + " ".join(f"{k[:12]:>12s}" for k in keys) + f" {'random base':>12s}")
+    for name, evo, _ in ps:
+        base = cache.get(evo.arch, args.res, lambda n: M.fer_score(M.terms(n, args.res)))
         for kind in ("evolved", "sgd"):
-            print(f"{name[:24]:24s} {kind:8s} " + " ".join(f"{rows[name, kind][k]:14.3f}" for k in keys))
-    print(f"\n{'term':30s} {'pairs right':>11s} {'pooled AUC':>10s}")
+            print(f"{name[:24]:24s} {kind:8s} " + " ".join(f"{rows[name, kind][k]:12.3f}" for k in keys)
+                  + f" {base['mean']:7.3f}±{base['std']:.2f}")
+    print(f"\n{'term':30s} {'pairs right':>11s} {'pooled AUC':>10s} {'evolved max':>11s} {'SGD min':>8s}")
     for k in keys:
         ev = np.array([rows[n, "evolved"][k] for n, _, _ in ps])
         sg = np.array([rows[n, "sgd"][k] for n, _, _ in ps])
-        print(f"{k:30s} {int((ev < sg).sum()):>6d}/{len(ps):<4d} {auc(ev, sg):10.3f}")
+        print(f"{k:30s} {int((ev < sg).sum()):>6d}/{len(ps):<4d} {auc(ev, sg):10.3f} {ev.max():11.3f} {sg.min():8.3f}")
     print("\nlinear CKA between paired layers (mean over layers), evolved vs its SGD replica:")
     for name, evo, sgd in ps:
         print(f"  {name:24s} {np.mean(L.layer_cka(evo, sgd, args.res)):.3f}")
@@ -113,15 +116,22 @@ def main() -> int:
         if arch in seen:
             continue
         seen.add(arch)
-        scores = [M.fer_metrics(M.random_network(evo.arch, s), res=args.res)["fer_score"] for s in range(3)]
-        print(f"  random LeCun init {arch:44s} fer_score {np.mean(scores):.3f} ± {np.std(scores):.3f}")
+        r = [M.fer_metrics(M.random_network(evo.arch, s), res=args.res) for s in range(3)]
+        print(f"  random LeCun init {arch:44s} fer_score {np.mean([m['fer_score'] for m in r]):.3f} "
+              f"± {np.std([m['fer_score'] for m in r]):.3f}; peer finite difference "
+              f"{np.mean([L.mean_finite_difference(M.random_network(evo.arch, s), args.res) for s in range(3)]):.3f}")
     dead = ps[0][2].with_kernels([k * 0 for k in ps[0][2].kernels])
     try:
         M.fer_metrics(dead, res=args.res)
         print("  dead network: SCORED (should be refused)")
     except M.ConstantImageError as e:
         print(f"  dead network: refused ({e})")
-    print(f"\n{len(rows)} networks measured in {took:.1f} s at {args.res}² (loaded machine)")
+    evo_scores = [rows[n, "evolved"]["fer_score"] for n, _, _ in ps]
+    sgd_scores = [rows[n, "sgd"]["fer_score"] for n, _, _ in ps]
+    print(f"\nfer_score: within-pair evolved < SGD on {sum(e < s for e, s in zip(evo_scores, sgd_scores))}"
+          f"/{len(ps)} pairs; pooled AUC {auc(evo_scores, sgd_scores):.3f} (evolved max "
+          f"{max(evo_scores):.3f}, SGD min {min(sgd_scores):.3f})")
+    print(f"{len(rows)} networks measured in {took:.1f} s at {args.res}² (loaded machine)")
     return 0
 
 
