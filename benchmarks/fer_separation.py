@@ -96,7 +96,7 @@ def main() -> int:
     keys = list(rows[ps[0][0], "evolved"])
     print(f"{'pair':24s} {'net':8s} " + " ".join(f"{k[:12]:>12s}" for k in keys) + f" {'random base':>12s}")
     for name, evo, _ in ps:
-        base = cache.get(evo.arch, args.res, lambda n: M.fer_score(M.terms(n, args.res)))
+        base = cache.get(evo.arch, args.res, lambda n: M.fer_score(M.term_values(n, args.res)))
         for kind in ("evolved", "sgd"):
             print(f"{name[:24]:24s} {kind:8s} " + " ".join(f"{rows[name, kind][k]:12.3f}" for k in keys)
                   + f" {base['mean']:7.3f}±{base['std']:.2f}")

@@ -174,7 +174,7 @@ def test_random_baseline_is_cached_in_an_explicit_file(nets, tmp_path):
 
     def score(net):
         calls.append(str(net.arch))
-        return M.fer_score(M.terms(net, 16))
+        return M.fer_score(M.term_values(net, 16))
 
     cache = M.BaselineCache(tmp_path / "b.json", seeds=2)
     first = cache.get(nets["sgd_skull"].arch, 16, score)

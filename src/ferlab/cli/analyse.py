@@ -174,7 +174,10 @@ def cmd_metrics(args) -> int:
 
 def _emit(args, obj, text) -> None:
     if args.output:
-        Path(args.output).write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+        out = Path(args.output)
+        tmp = out.with_name(out.name + ".part")
+        tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(out)  # never leave a half-written file behind
     print(json.dumps(obj) if args.json else text(obj))
 
 

@@ -38,9 +38,10 @@ from ferlab.metrics.labels import (DEFAULT_SIMILARITY, SIMILARITIES, UNFITTED, b
                                    change_shape_similarity, downstream_overlap, effect_similarity,
                                    image_downstream_similarity, label_auc, label_pairs,
                                    link_changes, logo_auc, node_changes, roc_auc, with_context)
-from ferlab.metrics.score import METRIC_NOTES, SCORE_TERMS, as_dense, fer_metrics, fer_score, terms
+from ferlab.metrics.score import (METRIC_NOTES, SCORE_TERMS, as_dense, fer_metrics, fer_score,
+                                  term_values)
 
-__all__ = ["fer_metrics", "fer_score", "terms", "as_dense", "SCORE_TERMS", "METRIC_NOTES",
+__all__ = ["fer_metrics", "fer_score", "term_values", "as_dense", "SCORE_TERMS", "METRIC_NOTES",
            "BaselineCache", "ConstantImageError", "check_image", "random_network",
            "label_auc", "logo_auc", "label_pairs", "roc_auc", "SIMILARITIES", "DEFAULT_SIMILARITY", "UNFITTED",
            "baseline_similarity", "downstream_overlap", "image_downstream_similarity",

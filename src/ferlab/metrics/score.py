@@ -43,7 +43,7 @@ def fer_score(m: dict) -> float:
     return float(s * m["symmetry_blindness"] + (1.0 - s) * m["change_overlap"])
 
 
-def terms(net: DenseCPPN, res: int = 32) -> dict:
+def term_values(net: DenseCPPN, res: int = 32) -> dict:
     """Every term of :mod:`ferlab.metrics.terms` for one network on a res² grid."""
     p = T.probe(net, res)
     check_image(p.image, str(net.meta.get("name", "network")))
@@ -66,10 +66,10 @@ def fer_metrics(obj, res: int = 32, baseline: BaselineCache | None = None) -> di
     a (near-)constant picture.
     """
     net = as_dense(obj)
-    out = terms(net, res)
+    out = term_values(net, res)
     out["fer_score"] = fer_score(out)
     if baseline is not None:
-        b = baseline.get(net.arch, res, lambda n: fer_score(terms(n, res)))
+        b = baseline.get(net.arch, res, lambda n: fer_score(term_values(n, res)))
         out["random_baseline"] = b["mean"]
         out["random_baseline_std"] = b["std"]
     return out
