@@ -21,6 +21,7 @@ from ferlab.sweep.frames import (RANK_BATCH, RANK_MIN_FRAMES, SweepSheet, chunk_
                                  load_jax, progress_bar)
 from ferlab.sweep.select import dense_origin, resolve_weights, weight_label
 
+
 class DenseSweeper:
     """Cached activations of a dense network on one canvas, for fast batched perturbations."""
 

@@ -8,6 +8,7 @@ from ferlab.sweep.dense import DenseSweeper
 from ferlab.sweep.frames import SweepSheet, deltas
 from ferlab.sweep.genome import genome_frames
 
+
 def n_weights(obj) -> int:
     return len(obj.links) if isinstance(obj, Genome) else obj.arch.n_params
 

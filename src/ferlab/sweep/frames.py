@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+#: Frames per vectorised call are capped so one chunk holds at most about this many floats
 #: of intermediate activations (keeps peak memory in the low hundreds of MB).
 CHUNK_FLOATS = 48_000_000
 #: Sweeps with at least this many frames use the low-rank tail (one compilation per kernel,

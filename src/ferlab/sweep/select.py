@@ -6,6 +6,7 @@ import numpy as np
 from ferlab.dense import ORIGIN_NAMES, DenseCPPN
 from ferlab.genome import Genome, fmt_id
 
+
 def link_label(genome: Genome, index: int) -> str:
     """'576:224 w=+2.105 Mouth open close:=4' — id, weight and CPPN-X label text if any."""
     link = genome.links[index]
