@@ -15,13 +15,21 @@ architecture differently leaves it unchanged. A genome is measured as its layeri
 * ``change_overlap`` — do different neurons' shifts change different parts of the picture
   (factored) or all the same pixels (entangled)?
 
-It is in [0, 1], higher = more fractured/entangled. Of the terms tried, these two separate
-evolved from SGD networks on every visible image pair and across images; the roughness of
-features and of shift changes, the spread of one shift's change and the literature measures
-(:mod:`ferlab.metrics.literature`: the peer's mean finite difference, layer effective rank,
-spectral clusterability) either fail across images or only count how much of the
-architecture a network uses (layerized genomes leave most neurons empty), which is not a
-property of the function. ``benchmarks/fer_separation.py`` prints them all with their AUCs.
+It is in [0, 1], higher = more fractured/entangled. Which terms separate evolved from SGD
+networks across images, not just within a pair (``benchmarks/fer_separation.py`` prints
+every term with its pooled AUC on the visible pairs):
+
+* separate: ``symmetry_blindness`` alone, and ``fer_score``; ``change_overlap`` and
+  ``change_spread`` win every pair but overlap across images;
+* do not separate: the roughness of features and of shift changes (they follow the
+  picture's own detail, not how it is built), and the picture's own symmetry;
+* literature and peer measures (:mod:`ferlab.metrics.literature`: mean |finite difference|
+  of all feature maps, layer effective rank, spectral clusterability) separate the visible
+  pairs too, but they read every neuron, cache ones included, so they move under
+  reparametrisations that keep the function, and largely count how much of the
+  architecture is used (a layerized genome leaves most columns empty); the finite
+  difference also puts random networks among the evolved ones. Linear CKA compares two
+  networks, not one, and is printed per pair.
 
 Controls (:mod:`ferlab.metrics.controls`): a network whose image is (near-)constant is
 refused (:class:`ConstantImageError`); scores are read beside the mean score of random
