@@ -105,6 +105,7 @@ def _sweep_sheet(obj, positions, res, rows, genome=None):
 
 def build_figures(a, b, opts: ReportOptions) -> dict:
     """Every figure of the report as PNG bytes: {section: [(caption, png) for a, for b]}."""
+    from ferlab.atomic import write_with
     from ferlab.figures.pca import pca_figure
     from ferlab.figures.features import native_dpi as map_dpi
     from ferlab.figures.sweeps import figure_png, native_dpi, sweep_figure
@@ -118,8 +119,8 @@ def build_figures(a, b, opts: ReportOptions) -> dict:
     def add(section, i, caption, fig, dpi):
         if opts.figures_dir is not None:
             opts.figures_dir.mkdir(parents=True, exist_ok=True)
-            fig.savefig(opts.figures_dir / f"{section}_{'ab'[i]}_{_slug(names[i])}.{opts.figure_format}",
-                        dpi=150 if opts.figure_format == "png" else None)
+            write_with(opts.figures_dir / f"{section}_{'ab'[i]}_{_slug(names[i])}.{opts.figure_format}",
+                       lambda tmp: fig.savefig(tmp, dpi=150 if opts.figure_format == "png" else None))
         out[section].append((caption, figure_png(fig, dpi=dpi)))
 
     t = time.perf_counter()
@@ -128,12 +129,10 @@ def build_figures(a, b, opts: ReportOptions) -> dict:
         img = _image(obj, opts.image_res)
         out["images"].append((f"{names[i]} ({_describe(obj)})", _png_of_array(img)))
         if opts.figures_dir is not None:
+            from ferlab.io import save_png
+
             opts.figures_dir.mkdir(parents=True, exist_ok=True)
-            from PIL import Image
-
-            from ferlab.colour import to_bytes
-
-            Image.fromarray(to_bytes(img)).save(opts.figures_dir / f"images_{'ab'[i]}_{_slug(names[i])}.png")
+            save_png(img, opts.figures_dir / f"images_{'ab'[i]}_{_slug(names[i])}.png")
     opts.timings["images"] = time.perf_counter() - t
     for i, obj in enumerate((a, b)):
         t = time.perf_counter()
@@ -250,6 +249,7 @@ def compare_report(a, b, path, progress: bool = False, **options) -> Path:
 
 def compare_report_with_timings(a, b, path, progress: bool = False, **options):
     """As :func:`compare_report`, also returning {stage: seconds}."""
+    from ferlab.atomic import write_text
     from ferlab.metrics import BaselineCache, ConstantImageError, fer_metrics
 
     for obj in (a, b):
@@ -280,9 +280,7 @@ def compare_report_with_timings(a, b, path, progress: bool = False, **options):
              "random_baseline: mean over random LeCun-normal networks of the same architecture. "
              "See ferlab.metrics for formulas.")
     page = render_html([_name(a, "A"), _name(b, "B")], [_describe(a), _describe(b)], figures, ma, mb, notes)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)  # never leave a half-written report behind
+    write_text(path, page)  # atomic: never a half-written report
     return path, dict(opts.timings)
 
 

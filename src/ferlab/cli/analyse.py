@@ -174,10 +174,9 @@ def cmd_metrics(args) -> int:
 
 def _emit(args, obj, text) -> None:
     if args.output:
-        out = Path(args.output)
-        tmp = out.with_name(out.name + ".part")
-        tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(out)  # never leave a half-written file behind
+        from ferlab.atomic import write_text
+
+        write_text(args.output, json.dumps(obj, indent=2) + "\n")
     print(json.dumps(obj) if args.json else text(obj))
 
 

@@ -11,8 +11,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -94,8 +92,7 @@ class BaselineCache:
     def _save(self) -> None:
         if self.path is None:
             return
+        from ferlab.atomic import write_text
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".part")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(self.entries, f, indent=1)
-        os.replace(tmp, self.path)
+        write_text(self.path, json.dumps(self.entries, indent=1))
