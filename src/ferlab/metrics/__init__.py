@@ -29,7 +29,9 @@ every term with its pooled AUC on the visible pairs):
   reparametrisations that keep the function, and largely count how much of the
   architecture is used (a layerized genome leaves most columns empty); the finite
   difference also puts random networks among the evolved ones. Linear CKA compares two
-  networks, not one, and is printed per pair.
+  networks, not one, and is printed per pair. A DCI-style score with the CPPN-X labels as
+  factors is not computed: it needs labelled links in every network measured, and an SGD
+  replica has none.
 
 Controls (:mod:`ferlab.metrics.controls`): a network whose image is (near-)constant is
 refused (:class:`ConstantImageError`); scores are read beside the mean score of random
