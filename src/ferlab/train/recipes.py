@@ -50,8 +50,14 @@ class Recipe:
     min_warmup: int = 0
     final_lr: float = 1.0
     init: str = "lecun_normal"  # truncated normal, variance 1/fan_in
+    #: Surrogate gradient through the colour clips: outside [0, 1] a clipped saturation or
+    #: value passes ``leak`` × the gradient instead of zero. The loss value is unchanged (still
+    #: the paper's MSE); only the direction of the step is. 0: the exact gradient.
+    leak: float = 0.0
     chunk: int = 100  # steps per compiled call (lax.scan); does not change the result
     eval_every: int = 1000  # full-image MSE every this many steps (and at the end)
+    #: A run whose picture is dead or colourless at this many evaluations in a row is given up.
+    patience: int = 3
 
     def __post_init__(self):
         check_recipe(self)
@@ -142,8 +148,10 @@ def check_recipe(r: Recipe) -> None:
         raise ValueError(f"schedule must be 'constant' or 'cosine', got {r.schedule!r}")
     if r.init != "lecun_normal":
         raise ValueError(f"unknown init {r.init!r}")
-    if r.chunk < 1 or r.eval_every < 1:
-        raise ValueError("chunk and eval_every must be positive")
+    if not (isinstance(r.leak, (int, float)) and 0 <= r.leak <= 1):
+        raise ValueError(f"leak must be in [0, 1], got {r.leak!r}")
+    if r.chunk < 1 or r.eval_every < 1 or r.patience < 1:
+        raise ValueError("chunk, eval_every and patience must be positive")
 
 
 #: The FER paper's SGD replica: Adam 3e-3, unit-norm gradients, 100k full 256² images.
