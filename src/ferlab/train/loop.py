@@ -355,7 +355,7 @@ def train(target, recipe: str | Recipe = "fast", *, steps=None, res=None, lr=Non
 
     bar = _progress(total, run["step"], tgt.name, rec.name, progress)
     try:
-        while True:  # one pass per attempt (seed)
+        while len(run["attempts"]) <= run["attempt"]:  # one pass per attempt (seed)
             seed_now = seed + run["attempt"]
             batch_key = jax.random.fold_in(jax.random.PRNGKey(seed_now), 1)
             status = None
