@@ -29,11 +29,16 @@ def _channels(rgb: np.ndarray) -> np.ndarray:
 
 
 def diagnose(image, target) -> tuple[str, str] | None:
-    """('dead' | 'colour-lost', reason) when ``image`` fails ``target`` that way, else None.
+    """('dead' | 'colour-lost' | 'diverged', reason) when ``image`` fails ``target``, else None
+    (the first that applies, in that order).
 
     dead: the image is one flat colour while the target is not. colour-lost: a channel
-    (R, G, B, R−G or G−B) that varies in the target is constant in the image.
+    (R, G, B, R−G or G−B) that varies in the target is constant in the image. diverged: the
+    image is further from the target than a flat picture of the target's mean colour (a run
+    that has blown up; a healthy one passes that mark within its first few hundred steps).
     """
+    image = np.asarray(image, np.float64).reshape(-1, 3)
+    target = np.asarray(target, np.float64).reshape(-1, 3)
     out, want = _channels(image).std(axis=0), _channels(target).std(axis=0)
     varies, flat = want > VARIES, out < FLAT
     if varies.any() and flat[:3].all():
@@ -41,4 +46,8 @@ def diagnose(image, target) -> tuple[str, str] | None:
     lost = [c for c, v, f in zip(CHANNELS, varies, flat) if v and f]
     if lost:
         return "colour-lost", f"constant {', '.join(lost)} where the target varies"
+    mse, flat_mse = np.mean((image - target) ** 2), np.mean(target.var(axis=0))
+    if varies.any() and mse > flat_mse:
+        return "diverged", (f"full-image MSE {mse:.3g} is worse than the target's mean colour's "
+                            f"({flat_mse:.3g})")
     return None

@@ -162,9 +162,11 @@ def make_optimizer(recipe: Recipe):
 
 
 def make_chunk_fn(arch: Arch, opt, max_steps: int, leak: float = 0.0):
-    """Jitted ``(params, opt_state, key, step0, n, x, y, batch) -> (params, opt_state, losses)``.
+    """Jitted ``(params, opt_state, key, lr_scale, step0, n, x, y, batch) -> (params,
+    opt_state, losses)``.
 
-    Step ``s``'s minibatch is drawn with ``fold_in(key, s)``.
+    Step ``s``'s minibatch is drawn with ``fold_in(key, s)``; every update is multiplied by
+    ``lr_scale`` (the same as scaling the learning rate, with no recompile).
 
     ``n`` (≤ max_steps) is a traced loop bound, so chunks of any length share one compiled
     program per data shape: no recompiles at snapshot or checkpoint boundaries, and a resumed
@@ -177,7 +179,7 @@ def make_chunk_fn(arch: Arch, opt, max_steps: int, leak: float = 0.0):
     loss_grad = jax.value_and_grad(lambda p, xb, yb: mse_loss(arch, p, xb, yb, leak))
 
     @partial(jax.jit, static_argnames=("batch",))
-    def chunk(params, opt_state, batch_key, step0, n, x, y, batch):
+    def chunk(params, opt_state, batch_key, lr_scale, step0, n, x, y, batch):
         def body(i, carry):
             params, opt_state, losses = carry
             if batch is None:
@@ -187,6 +189,7 @@ def make_chunk_fn(arch: Arch, opt, max_steps: int, leak: float = 0.0):
                 xb, yb = x[idx], y[idx]
             loss, g = loss_grad(params, xb, yb)
             updates, opt_state = opt.update(g, opt_state, params)
+            updates = jax.tree.map(lambda u: u * lr_scale, updates)
             params = optax.apply_updates(params, updates)
             # Weights can overflow while the (clipped) colours keep the loss finite: flag it.
             finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(k)) for k in params]))
@@ -350,14 +353,16 @@ def train(target, recipe: str | Recipe = "fast", *, steps=None, res=None, lr=Non
         return data[i], rec.stage_batch(st)
 
     def end_attempt(status: str, reason: str, mse: float) -> None:
-        run["attempts"].append({"seed": seed + run["attempt"], "status": status, "reason": reason,
-                                "steps": run["step"], "mse": mse, "wall_seconds": round(wall(), 3)})
+        run["attempts"].append({"seed": seed + run["attempt"], "lr": rec.lr * rec.retry_lr ** run["attempt"],
+                                "status": status, "reason": reason, "steps": run["step"],
+                                "mse": mse, "wall_seconds": round(wall(), 3)})
 
     bar = _progress(total, run["step"], tgt.name, rec.name, progress)
     try:
         while len(run["attempts"]) <= run["attempt"]:  # one pass per attempt (seed)
             seed_now = seed + run["attempt"]
             batch_key = jax.random.fold_in(jax.random.PRNGKey(seed_now), 1)
+            lr_scale = jnp.float32(rec.retry_lr ** run["attempt"])
             status = None
             if run["step"] == 0 and not run["evals"]:
                 mse, _ = observe()
@@ -368,13 +373,13 @@ def train(target, recipe: str | Recipe = "fast", *, steps=None, res=None, lr=Non
                 end = next_boundary(step)
                 (x, y), b = stage_data(step)
                 new_params, new_opt, chunk_losses = chunk_fn(
-                    params, opt_state, batch_key, jnp.int32(step), jnp.int32(end - step), x, y, batch=b)
+                    params, opt_state, batch_key, lr_scale, jnp.int32(step), jnp.int32(end - step), x, y, batch=b)
                 chunk_losses = np.asarray(chunk_losses)[: end - step]
                 bad = ~np.isfinite(chunk_losses)
                 if bad.any():
                     at = step + int(np.argmax(bad))
                     status, reason = "diverged", (f"the loss or the weights became NaN/inf at "
-                                                  f"step {at} (lr {rec.lr:g})")
+                                                  f"step {at} (lr {rec.lr * float(lr_scale):g})")
                     mse, _ = observe()  # of the last good weights, which the run keeps
                     break
                 params, opt_state, run["step"] = new_params, new_opt, end

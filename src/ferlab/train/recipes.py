@@ -54,6 +54,9 @@ class Recipe:
     #: value passes ``leak`` × the gradient instead of zero. The loss value is unchanged (still
     #: the paper's MSE); only the direction of the step is. 0: the exact gradient.
     leak: float = 0.0
+    #: Each restart (see train's max_attempts) runs at this factor times the previous peak
+    #: rate: a run that died or blew up at one rate is retried lower, not only reseeded.
+    retry_lr: float = 1.0
     chunk: int = 100  # steps per compiled call (lax.scan); does not change the result
     eval_every: int = 1000  # full-image MSE every this many steps (and at the end)
     #: A run whose picture is dead or colourless at this many evaluations in a row is given up.
@@ -150,6 +153,8 @@ def check_recipe(r: Recipe) -> None:
         raise ValueError(f"unknown init {r.init!r}")
     if not (isinstance(r.leak, (int, float)) and 0 <= r.leak <= 1):
         raise ValueError(f"leak must be in [0, 1], got {r.leak!r}")
+    if not (isinstance(r.retry_lr, (int, float)) and 0 < r.retry_lr <= 1):
+        raise ValueError(f"retry_lr must be in (0, 1], got {r.retry_lr!r}")
     if r.chunk < 1 or r.eval_every < 1 or r.patience < 1:
         raise ValueError("chunk, eval_every and patience must be positive")
 
@@ -166,12 +171,12 @@ PAPER = Recipe(name="paper", steps=100_000, lr=3e-3, res=256, batch=None, grad_n
 #: [0, 1], where the clip passes no gradient; within a few hundred steps every pixel can end
 #: there (a flat white or red picture, or the shape in grey) and the exact gradient is then
 #: zero for good, at the paper's rate as well as at higher ones. With the leak such runs
-#: come back; a 5e-3 peak keeps the outputs from running away on targets that are mostly
-#: saturated (mostly white), where the clip has no error to pull them back. Runs that still
-#: die are retried with the next seed (see train's max_attempts).
-FAST = Recipe(name="fast", steps=9000, lr=5e-3, res=256, batch=2048, grad_norm="unit",
+#: come back. On targets that are mostly saturated (mostly white) the outputs can still run
+#: away at a high rate, where the clip has no error to pull them back: such a run is caught
+#: (worse than a flat picture) and retried with the next seed at half the rate.
+FAST = Recipe(name="fast", steps=9000, lr=1e-2, res=256, batch=2048, grad_norm="unit",
               schedule="cosine", warmup=0.05, min_warmup=100, final_lr=0.01, chunk=250,
-              eval_every=250, patience=4, leak=0.1)
+              eval_every=250, patience=4, leak=0.1, retry_lr=0.5)
 
 RECIPES: dict[str, Recipe] = {"paper": PAPER, "fast": FAST}
 
