@@ -28,14 +28,14 @@ def _channels(rgb: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb, rgb[:, :2] - rgb[:, 1:]], axis=1)
 
 
-def diagnose(image, target) -> tuple[str, str] | None:
+def diagnose(image, target, best_mse: float | None = None) -> tuple[str, str] | None:
     """('dead' | 'colour-lost' | 'diverged', reason) when ``image`` fails ``target``, else None
     (the first that applies, in that order).
 
     dead: the image is one flat colour while the target is not. colour-lost: a channel
     (R, G, B, R−G or G−B) that varies in the target is constant in the image. diverged: the
-    image is further from the target than a flat picture of the target's mean colour (a run
-    that has blown up; a healthy one passes that mark within its first few hundred steps).
+    image is further from the target than a flat picture of the target's mean colour, after
+    the run had been closer (``best_mse``, its best so far): it has blown up.
     """
     image = np.asarray(image, np.float64).reshape(-1, 3)
     target = np.asarray(target, np.float64).reshape(-1, 3)
@@ -47,7 +47,7 @@ def diagnose(image, target) -> tuple[str, str] | None:
     if lost:
         return "colour-lost", f"constant {', '.join(lost)} where the target varies"
     mse, flat_mse = np.mean((image - target) ** 2), np.mean(target.var(axis=0))
-    if varies.any() and mse > flat_mse:
+    if best_mse is not None and best_mse < flat_mse < mse:
         return "diverged", (f"full-image MSE {mse:.3g} is worse than the target's mean colour's "
                             f"({flat_mse:.3g})")
     return None

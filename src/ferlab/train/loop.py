@@ -387,8 +387,9 @@ def train(target, recipe: str | Recipe = "fast", *, steps=None, res=None, lr=Non
                 bar.update(len(chunk_losses))
                 mse = run["evals"][-1][1] if run["evals"] else float("nan")
                 if end % rec.eval_every == 0 or end in snap_at or end == total:
+                    best = min((m for _, m, _ in run["evals"]), default=None)
                     mse, rgb = observe()
-                    sick = diagnose(rgb, y_full_np)
+                    sick = diagnose(rgb, y_full_np, best)
                     run["strikes"] = run["strikes"] + 1 if sick else 0
                     if sick and (run["strikes"] >= rec.patience or end == total):
                         status, reason = sick
