@@ -10,7 +10,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 
@@ -323,7 +322,7 @@ def train(target, recipe: str | Recipe = "fast", *, steps=None, res=None, lr=Non
                                    "attempts": run["attempts"], "strikes": run["strikes"]})
 
     def observe():
-        """Full-image MSE, snapshot when due, and health of the current weights."""
+        """Full-image MSE and RGB (and a snapshot when due) of the current weights."""
         mse, rgb = eval_fn(params, x_full, y_full)
         rgb = np.asarray(rgb)
         step, evals = run["step"], run["evals"]
@@ -353,9 +352,10 @@ def train(target, recipe: str | Recipe = "fast", *, steps=None, res=None, lr=Non
         return data[i], rec.stage_batch(st)
 
     def end_attempt(status: str, reason: str, mse: float) -> None:
-        run["attempts"].append({"seed": seed + run["attempt"], "lr": rec.lr * rec.retry_lr ** run["attempt"],
-                                "status": status, "reason": reason, "steps": run["step"],
-                                "mse": mse, "wall_seconds": round(wall(), 3)})
+        lr_peak = rec.lr * rec.retry_lr ** run["attempt"]
+        run["attempts"].append({"seed": seed + run["attempt"], "lr": lr_peak, "status": status,
+                                "reason": reason, "steps": run["step"], "mse": mse,
+                                "wall_seconds": round(wall(), 3)})
 
     bar = _progress(total, run["step"], tgt.name, rec.name, progress)
     try:
@@ -365,15 +365,17 @@ def train(target, recipe: str | Recipe = "fast", *, steps=None, res=None, lr=Non
             lr_scale = jnp.float32(rec.retry_lr ** run["attempt"])
             status = None
             if run["step"] == 0 and not run["evals"]:
-                mse, _ = observe()
+                observe()
                 if checkpoint is not None:
                     save_checkpoint(state_now(), checkpoint)
+            mse = run["evals"][-1][1]
             while run["step"] < total:
                 step = run["step"]
                 end = next_boundary(step)
                 (x, y), b = stage_data(step)
-                new_params, new_opt, chunk_losses = chunk_fn(
-                    params, opt_state, batch_key, lr_scale, jnp.int32(step), jnp.int32(end - step), x, y, batch=b)
+                new_params, new_opt, chunk_losses = chunk_fn(params, opt_state, batch_key, lr_scale,
+                                                             jnp.int32(step), jnp.int32(end - step),
+                                                             x, y, batch=b)
                 chunk_losses = np.asarray(chunk_losses)[: end - step]
                 bad = ~np.isfinite(chunk_losses)
                 if bad.any():
@@ -385,7 +387,6 @@ def train(target, recipe: str | Recipe = "fast", *, steps=None, res=None, lr=Non
                 params, opt_state, run["step"] = new_params, new_opt, end
                 run["losses"].append(chunk_losses)
                 bar.update(len(chunk_losses))
-                mse = run["evals"][-1][1] if run["evals"] else float("nan")
                 if end % rec.eval_every == 0 or end in snap_at or end == total:
                     best = min((m for _, m, _ in run["evals"]), default=None)
                     mse, rgb = observe()
@@ -437,22 +438,18 @@ def train(target, recipe: str | Recipe = "fast", *, steps=None, res=None, lr=Non
                                       "seed": str(seed_now)})
     last = run["attempts"][-1]
     final_mse = run["evals"][-1][1]
-    return TrainResult(net=net, losses=np.concatenate(run["losses"]) if run["losses"] else np.zeros(0, np.float32),
+    losses = np.concatenate(run["losses"]) if run["losses"] else np.zeros(0, np.float32)
+    early = run["step"] < total and last["status"] in ("converged", "below-target")
+    stopped = "stop_mse" if early else "done"
+    return TrainResult(net=net, losses=losses,
                        evals=np.array(run["evals"], np.float64).reshape(-1, 3),
                        final_mse=float(final_mse), wall_seconds=wall(),
                        snapshots={k: v for k, v in sorted(run["snaps"].items())},
                        steps=run["step"], recipe=rec, seed=seed_now, arch=a,
                        target=y_full_np.reshape(rec.res, rec.res, 3), image=image,
-                       stopped="stop_mse" if run["step"] < total and last["status"] in ("converged", "below-target") else "done",
+                       stopped=stopped,
                        target_name=tgt.name, status=last["status"], attempts=list(run["attempts"]),
                        target_mse=float(target_mse))
-
-
-def _ckpt_step(path) -> int | str:
-    try:
-        return load_checkpoint(path).step
-    except (OSError, ValueError):
-        return "?"
 
 
 def _check_same_settings(saved: dict, now: dict, path) -> None:
