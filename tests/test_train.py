@@ -36,6 +36,7 @@ def test_paper_recipe_is_the_papers():
     assert [(s.scale, s.batch) for s in r.stages] == [(1, None)]  # full 256² images throughout
     assert r.stage_batch(r.stages[0]) is None
     assert (r.b1, r.b2, r.eps, r.init) == (0.9, 0.999, 1e-8, "lecun_normal")
+    assert (r.leak, r.retry_lr) == (0.0, 1.0)  # the exact gradient; restarts only reseed
 
 
 def test_paper_optimizer_normalises_each_gradient():

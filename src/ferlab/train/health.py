@@ -2,8 +2,8 @@
 
 A run can end in a state no gradient leads out of: every output clipped (a flat white or flat
 red picture: ``dead``), or every pixel's saturation clipped to 0 (the shape in grey:
-``colour-lost``). Both are told from the rendered image against the target, so the test is
-the same for any recipe, architecture or target.
+``colour-lost``); or it can blow up (``diverged``). All are told from the rendered image
+against the target, so the test is the same for any recipe, architecture or target.
 """
 from __future__ import annotations
 

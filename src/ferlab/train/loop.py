@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import partial
 
 import numpy as np
@@ -462,8 +462,9 @@ def _check_same_settings(saved: dict, now: dict, path) -> None:
             raise ValueError(f"checkpoint {path} was made with another {what} "
                              f"({saved.get(key)!r}, not {now[key]!r}): cannot resume")
     old, new = saved.get("recipe", {}), now["recipe"]
+    defaults = {f.name: f.default for f in fields(Recipe)}  # keys older checkpoints lack
     for k in new:
-        if old.get(k) != new[k]:
+        if old.get(k, defaults.get(k)) != new[k]:
             raise ValueError(f"checkpoint {path} was made with recipe {k}={old.get(k)!r}, not "
                              f"{new[k]!r}: resume with the same settings")
 

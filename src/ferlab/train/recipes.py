@@ -59,7 +59,8 @@ class Recipe:
     retry_lr: float = 1.0
     chunk: int = 100  # steps per compiled call (lax.scan); does not change the result
     eval_every: int = 1000  # full-image MSE every this many steps (and at the end)
-    #: A run whose picture is dead or colourless at this many evaluations in a row is given up.
+    #: A run whose picture is dead, colourless or blown up (see train.health) at this many
+    #: evaluations in a row is given up.
     patience: int = 3
 
     def __post_init__(self):
