@@ -17,7 +17,10 @@ def register(sub) -> None:
                     "snapshots.png and summary.json into -o DIR. Recipe 'paper' is the FER "
                     "paper's (Adam 3e-3, unit-norm gradients, 100k full 256² steps); 'fast' "
                     "(default) reaches the same loss far sooner. Ctrl-C saves a checkpoint; "
-                    "--resume continues it to the same weights as an uninterrupted run.",
+                    "--resume continues it to the same weights as an uninterrupted run. summary.json "
+                    "gives the status (converged, below-target, dead, colour-lost, diverged) and "
+                    "every attempt: a dead, colourless or diverged run retries the next seed; "
+                    "exit code 1 when the target MSE is not met.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("target", help="genome (.zip/.xml/.json), dense network (.npz) or image")
     p.add_argument("-o", "--output", required=True, help="output folder")
