@@ -114,7 +114,8 @@ def leaky_rgb(out, leak: float):
     from ferlab.colour import hsv_to_rgb
 
     h, s, v = out[:, 0], out[:, 1], out[:, 2]
-    return hsv_to_rgb(jnp.mod(h + 1.0, 1.0), leaky_clip(s, leak), leaky_clip(jnp.abs(v), leak), jnp)
+    hue = (h + 1.0) - jnp.floor(h + 1.0)  # (h + 1) mod 1 exactly as colour.to_rgb computes it
+    return hsv_to_rgb(hue, leaky_clip(s, leak), leaky_clip(jnp.abs(v), leak), jnp)
 
 
 def grid_inputs(res: int) -> np.ndarray:
