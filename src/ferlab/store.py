@@ -111,6 +111,30 @@ CREATE TABLE IF NOT EXISTS nets(
     body BLOB NOT NULL,
     created REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS search_runs(
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    arm TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    evals INTEGER NOT NULL,
+    config TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    history TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS search_elites(
+    run INTEGER NOT NULL REFERENCES search_runs(id),
+    kind TEXT NOT NULL,
+    slot INTEGER NOT NULL,
+    genome INTEGER NOT NULL REFERENCES genomes(id),
+    cell INTEGER,
+    quality REAL,
+    novelty REAL,
+    distance REAL,
+    d0 REAL,
+    d1 REAL,
+    PRIMARY KEY(run, kind, slot)
+);
 """
 
 
@@ -621,3 +645,56 @@ class Store:
         conn = self._conn()
         return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
                 for t in ("sessions", "screens", "genomes", "gallery", "nets")}
+
+    # -- search runs -----------------------------------------------------------------------
+    def add_search_run(self, arm: str, seed: int, evals: int, config: dict, summary: dict,
+                       history: list, elites: Sequence[tuple[str, NewGenome, dict]]) -> str:
+        """Store a finished search with its elites in one transaction; returns the run key.
+
+        ``elites``: (kind, genome, fields) with kind 'grid' | 'archive' | 'best' and fields
+        among cell, quality, novelty, distance, d0, d1 (the two descriptors).
+        """
+        key = new_token()
+        now = time.time()
+        with self.write() as db:
+            rid = db.execute(
+                "INSERT INTO search_runs(key, arm, seed, evals, config, summary, history, created)"
+                " VALUES(?,?,?,?,?,?,?,?)",
+                (key, arm, int(seed), int(evals), json.dumps(config), json.dumps(summary),
+                 json.dumps(history), now)).lastrowid
+            gids = self._insert_genomes(db, None, [e[1] for e in elites], now)
+            slots: dict[str, int] = {}
+            rows = []
+            for (kind, _, f), gid in zip(elites, gids):
+                slot = slots.get(kind, 0)
+                slots[kind] = slot + 1
+                rows.append((rid, kind, slot, gid, f.get("cell"), f.get("quality"), f.get("novelty"),
+                             f.get("distance"), f.get("d0"), f.get("d1")))
+            db.executemany("INSERT INTO search_elites(run, kind, slot, genome, cell, quality, novelty,"
+                           " distance, d0, d1) VALUES(?,?,?,?,?,?,?,?,?,?)", rows)
+        return key
+
+    def search_runs(self, limit: int = 200) -> list[dict]:
+        rows = self._conn().execute(
+            "SELECT key, arm, seed, evals, summary, created FROM search_runs ORDER BY id DESC LIMIT ?",
+            (int(limit),)).fetchall()
+        return [{"key": r["key"], "arm": r["arm"], "seed": r["seed"], "evals": r["evals"],
+                 "summary": json.loads(r["summary"]), "created": r["created"]} for r in rows]
+
+    def search_run(self, key: str) -> dict:
+        """A run with its config, history and elites (genome keys, cells, scores)."""
+        check_token(key, "search run")
+        with self.read() as db:
+            r = db.execute("SELECT * FROM search_runs WHERE key=?", (key,)).fetchone()
+            if r is None:
+                raise NotFound(f"no such search run {key}")
+            elites = db.execute(
+                "SELECT e.kind, e.slot, e.cell, e.quality, e.novelty, e.distance, e.d0, e.d1, g.key,"
+                " g.n_nodes, g.n_links FROM search_elites e JOIN genomes g ON g.id = e.genome"
+                " WHERE e.run=? ORDER BY e.kind, e.slot", (r["id"],)).fetchall()
+        return {"key": r["key"], "arm": r["arm"], "seed": r["seed"], "evals": r["evals"],
+                "config": json.loads(r["config"]), "summary": json.loads(r["summary"]),
+                "history": json.loads(r["history"]), "created": r["created"],
+                "elites": [{k: e[k] for k in ("kind", "slot", "cell", "quality", "novelty", "distance",
+                                              "d0", "d1")} | {"genome": e["key"], "nodes": e["n_nodes"],
+                                                              "links": e["n_links"]} for e in elites]}

@@ -13,7 +13,7 @@ import re
 import sys
 
 #: Modules under ferlab.cli that add subcommands, in help order.
-COMMAND_MODULES = ("backbone", "train", "analyse", "breed")
+COMMAND_MODULES = ("backbone", "train", "analyse", "breed", "search")
 
 
 class CLIError(Exception):
