@@ -674,6 +674,15 @@ class Store:
                            " distance, d0, d1) VALUES(?,?,?,?,?,?,?,?,?,?)", rows)
         return key
 
+    def search_genome(self, key: str) -> Genome:
+        """A genome some search run archived; NotFound for any other key."""
+        row = self.genome_row(key)
+        found = self._conn().execute("SELECT 1 FROM search_elites WHERE genome=? LIMIT 1",
+                                     (row["id"],)).fetchone()
+        if found is None:
+            raise NotFound(f"genome {key} is not a search result")
+        return genome_from_json(row["body"])
+
     def search_runs(self, limit: int = 200) -> list[dict]:
         rows = self._conn().execute(
             "SELECT key, arm, seed, evals, summary, created FROM search_runs ORDER BY id DESC LIMIT ?",

@@ -26,7 +26,7 @@ from ferlab.genome import Genome, GenomeError, fmt_id, parse_id
 from ferlab.picbreeder import genome_to_json, genome_to_xml, parse_genome
 from ferlab.store import Store, StoreError
 from ferlab.layerize import layerize
-from ferlab.web import dense, imaging
+from ferlab.web import dense, discover, imaging
 from ferlab.web.service import Breeder
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -279,6 +279,7 @@ def create_app(db_path=None) -> FastAPI:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(discover.router)
 
     # -- sessions --------------------------------------------------------------------------
     @app.post("/api/sessions", status_code=201)
