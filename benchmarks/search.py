@@ -1,0 +1,144 @@
+"""Open-ended vs objective search: every arm x seeds at one budget, towards the skull.
+
+    .venv/bin/python benchmarks/search.py [--budget 20000] [--seeds 0,1,2] [--res 64]
+        [--replica-steps 600] [--metrics-res 16] [--out benchmarks-out/search]
+
+Prints, per arm and seed: evaluations/s (render + descriptors + archive + breeding), grid
+coverage, the open-endedness measures of the illuminated elites (mean pairwise and mean
+nearest-neighbour pixel-embedding distance, greedy k-centre radius at k = 10 and 100),
+archive size and the best RMS distance to the skull (64² render of skull.zip). Then the same
+set measures for the Picbreeder genomes in $FERLAB_SHARED (the human reference), and the
+experiment: for each arm (first seed) the genome it found nearest the skull (target: its
+best; others: the grid elite nearest the skull), its FER metrics (layerized) against an SGD
+replica of the same image (ferlab.train 'fast' recipe, small settings). Figures: an elites
+mosaic per arm, coverage and best distance against evaluations for every run.
+
+Timings share the machine with whatever else runs: note the load when you quote them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ferlab.figures.search import curves_figure, elites_figure
+from ferlab.picbreeder import load_genome
+from ferlab.search import SearchConfig, run, start
+from ferlab.search.config import ARMS
+from ferlab.search.descriptors import pixel_embedding
+from ferlab.search.evaluate import render_population
+from ferlab.search.measures import open_endedness
+from ferlab.search.results import clean_history, nearest_to_target, summary
+
+
+def shared_dir() -> Path:
+    root = Path(__file__).resolve().parents[1]
+    return Path(os.environ.get("FERLAB_SHARED", root.parent / "shared")).resolve()
+
+
+def _row(m: dict) -> str:
+    r = m["covering_radii"]
+    return (f"{m['n']:6d} {m['mean_pairwise']:8.4f} {m['mean_nn']:8.4f} "
+            f"{r[min(9, len(r) - 1)]:8.4f} {r[-1]:8.4f}")
+
+
+def representation(genome, replica_steps: int, metrics_res: int, seed: int) -> dict:
+    from ferlab.metrics import fer_metrics
+    from ferlab.train import train
+
+    g_m = fer_metrics(genome, res=metrics_res, seed=seed, max_weights=128, n_directions=4)
+    t = time.perf_counter()
+    rep = train(genome, "fast", steps=replica_steps, res=64, seed=seed, progress=False)
+    r_m = fer_metrics(rep.net, res=metrics_res, seed=seed, max_weights=128, n_directions=4)
+    return {"nodes": len(genome.nodes), "arch": str(rep.arch), "genome_fer": g_m["fer_score"],
+            "replica_fer": r_m["fer_score"], "replica_mse": rep.final_mse,
+            "replica_s": time.perf_counter() - t,
+            "genome": {k: g_m[k] for k in ("active_fraction", "symmetry_blindness", "layer_dimensionality")},
+            "replica": {k: r_m[k] for k in ("active_fraction", "symmetry_blindness", "layer_dimensionality")}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--budget", type=int, default=20_000)
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--res", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--arms", default=",".join(ARMS))
+    ap.add_argument("--replica-steps", type=int, default=600, help="0 skips the experiment")
+    ap.add_argument("--metrics-res", type=int, default=16)
+    ap.add_argument("--out", default="benchmarks-out/search")
+    args = ap.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    arms = args.arms.split(",")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    shared = shared_dir()
+    skull = render_population([load_genome(shared / "picbreeder" / "fer" / "skull.zip")], args.res)[0]
+
+    print(f"budget {args.budget} evaluations, res {args.res}, batch {args.batch}, seeds {seeds}")
+    print(f"{'arm':>10} {'seed':>4} {'ev/s':>7} {'cover':>6} {'n':>6} {'pairwise':>8} {'mean_nn':>8} "
+          f"{'r@10':>8} {'r@last':>8} {'archive':>7} {'best_d':>7} {'nodes':>6}")
+    results: dict = {}
+    for arm in arms:
+        for seed in seeds:
+            cfg = SearchConfig(arm, seed=seed, res=args.res, batch=args.batch)
+            st = start(cfg, skull)
+            t = time.perf_counter()
+            run(st, args.budget, skull)
+            wall = time.perf_counter() - t
+            s = summary(st)
+            s["evals_per_s"] = st.evals / wall
+            s["history"] = clean_history(st.history)
+            results[(arm, seed)] = (st, s)
+            print(f"{arm:>10} {seed:4d} {s['evals_per_s']:7.0f} {s['coverage']:6.3f} {_row(s['measures'])} "
+                  f"{s['archive']:7d} {s['best_distance']:7.4f} {st.history[-1]['nodes']:6.1f}", flush=True)
+    print("\nmean over seeds:")
+    for arm in arms:
+        ss = [results[(arm, sd)][1] for sd in seeds]
+        f = lambda k: np.mean([x[k] for x in ss])  # noqa: E731
+        fm = lambda k: np.mean([x["measures"][k] for x in ss])  # noqa: E731
+        print(f"{arm:>10}: {f('evals_per_s'):6.0f} ev/s  coverage {f('coverage'):.3f}  pairwise "
+              f"{fm('mean_pairwise'):.4f}  mean_nn {fm('mean_nn'):.4f}  r@10 {fm('radius_at_10'):.4f}  "
+              f"best distance {f('best_distance'):.4f} (min {min(x['best_distance'] for x in ss):.4f})")
+
+    files = sorted((shared / "picbreeder" / "cppnx").glob("*.xml")) + sorted((shared / "picbreeder" / "fer").glob("*.zip"))
+    human = open_endedness(pixel_embedding(render_population([load_genome(p) for p in files], args.res)))
+    print(f"\nhuman reference ({len(files)} Picbreeder genomes): n, pairwise, mean_nn, r@10, r@last = {_row(human)}")
+
+    for arm in arms:
+        st = results[(arm, seeds[0])][0]
+        occ = st.grid.occupied
+        imgs = render_population([st.grid.genomes[c] for c in occ], 32)
+        elites_figure(out / f"elites_{arm}.png", imgs, occ, st.config.bins, st.config.measures,
+                      f"{arm}, seed {seeds[0]}: {len(occ)} elites, {st.evals} evaluations")
+    curves_figure(out / "curves.png", {f"{a} s{sd}": results[(a, sd)][1]["history"] for a in arms for sd in seeds},
+                  f"towards the skull, {args.budget} evaluations")
+    report = {"settings": vars(args), "human": human,
+              "runs": {f"{a}/{sd}": results[(a, sd)][1] for a in arms for sd in seeds}}
+
+    if args.replica_steps > 0:
+        print(f"\nrepresentation of what each arm found nearest the skull (seed {seeds[0]}; "
+              f"SGD replica: fast recipe, {args.replica_steps} steps at 64²; metrics at {args.metrics_res}²)")
+        print(f"{'arm':>10} {'dist':>7} {'nodes':>5} {'genome fer':>10} {'replica fer':>11} {'replica mse':>11}")
+        report["representation"] = {}
+        for arm in arms:
+            st = results[(arm, seeds[0])][0]
+            if arm == "target":
+                g, d = st.best_genome, st.best_distance
+            else:
+                g, d = nearest_to_target(st)
+            r = representation(g, args.replica_steps, args.metrics_res, seeds[0])
+            r["distance"] = d
+            report["representation"][arm] = r
+            print(f"{arm:>10} {d:7.4f} {r['nodes']:5d} {r['genome_fer']:10.3f} {r['replica_fer']:11.3f} "
+                  f"{r['replica_mse']:11.2e}", flush=True)
+    (out / "search.json").write_text(json.dumps(report, indent=1, default=float))
+    print(f"\nfigures and search.json in {out}")
+
+
+if __name__ == "__main__":
+    main()
