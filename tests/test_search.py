@@ -136,8 +136,8 @@ def test_descriptors_on_images_with_known_answers():
     assert f["symmetry"][1] > 0.99 and f["symmetry"][2] < 0.6
     assert f["complexity"][0] < 0.05 and f["complexity"][3] > 0.9
     assert f["complexity"][0] < f["complexity"][1] < f["complexity"][3]
-    # Sinusoid of pi/4 rad per pixel: a quarter of Nyquist (within the discrete-difference error).
-    assert f["frequency"][4] == pytest.approx(0.25, abs=0.02)
+    # pi/4 rad per pixel at 64² is pi/2 on the 32² analysis grid: 2 sin(pi/4) / pi of Nyquist.
+    assert f["frequency"][4] == pytest.approx(2 * np.sin(np.pi / 4) / np.pi, abs=0.01)
     assert f["frequency"][0] == 0.0
     assert f["quality"][0] == 0.0 and f["quality"][3] < f["quality"][1]
     assert np.all(f["colourfulness"] < 1e-6)

@@ -55,8 +55,8 @@ def check_config(c: SearchConfig) -> None:
         raise ValueError(f"unknown arm {c.arm!r}: choose one of {', '.join(ARMS)}")
     if not isinstance(c.seed, int) or not 0 <= c.seed < 2**63:
         raise ValueError(f"seed must be an integer in [0, 2^63), got {c.seed!r}")
-    if not 16 <= c.res <= 256 or c.res % 16:
-        raise ValueError(f"res must be a multiple of 16 in [16, 256], got {c.res}")
+    if not 32 <= c.res <= 256 or c.res % 32:
+        raise ValueError(f"res must be a multiple of 32 in [32, 256], got {c.res}")
     if not 2 <= c.batch <= 4096:
         raise ValueError(f"batch must be in [2, 4096], got {c.batch}")
     if not 2 <= c.pop <= 4096:

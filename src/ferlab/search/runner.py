@@ -67,7 +67,7 @@ def step(st: SearchState, target: np.ndarray | None = None) -> dict:
     arm = ARM_MODULES[c.arm]
     genomes = arm.propose(st)
     images = render_population(genomes, c.res)
-    feats = describe(images)
+    feats = describe(images, c.colour)
     dist = target_distance(images, target) if target is not None else np.full(len(genomes), np.nan)
     desc = np.stack([feats[m] for m in c.measures], axis=1)
     st.grid.add(genomes, desc, feats["quality"], feats["embedding"], dist, st.generation)
