@@ -1,9 +1,11 @@
 """A small autoencoder trained on the search's own renders: a learned novelty space with no
 downloaded model (the "learned behaviour characterisation" of AURORA-style searches).
 
-16×16 grey inputs -> 64 tanh -> 8-d latent -> 64 tanh -> 256 sigmoid, Adam 3e-3, full-batch
-MSE. The search refits it every few generations on its archive and population; every step
-is a pure function of (seed, generation), so runs resume exactly.
+16×16 grey inputs -> 64 tanh -> 8-d latent -> 64 tanh -> 256 sigmoid, Adam 3e-3, MSE on a
+fixed-size sample (drawn with replacement) of the archive and population, so the jitted
+training step compiles once however large the archive grows; encoding is plain numpy. The
+search refits it every few generations; every step is a pure function of (seed, generation),
+so runs resume exactly.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ SIDE = 16
 HIDDEN = 64
 LATENT = 8
 LR = 3e-3
+#: Rows per refit: one compiled shape.
+BATCH = 512
 
 
 def ae_input(images: np.ndarray) -> np.ndarray:
@@ -59,7 +63,7 @@ def _fns():
         (params, opt_state), losses = jax.lax.scan(body, (params, opt_state), None, length=steps)
         return params, opt_state, losses[-1]
 
-    return jax.jit(encode), jax.jit(fit, static_argnums=3), opt
+    return jax.jit(fit, static_argnums=3), opt
 
 
 def init(seed: int):
@@ -67,23 +71,25 @@ def init(seed: int):
     import jax.numpy as jnp
 
     params = [(jnp.asarray(w), jnp.asarray(b)) for w, b in _init(seed)]
-    return params, _fns()[2].init(params)
+    return params, _fns()[1].init(params)
 
 
-def fit(params, opt_state, x: np.ndarray, steps: int = 100):
-    """Train on ``x`` (full batch) for ``steps`` Adam steps; returns (params, state, last loss)."""
+def fit(params, opt_state, x: np.ndarray, steps: int, rng: np.random.Generator):
+    """Train for ``steps`` Adam steps on BATCH rows of ``x`` drawn by ``rng``; returns
+    (params, state, last loss)."""
     import jax.numpy as jnp
 
-    p, s, last = _fns()[1](params, opt_state, jnp.asarray(x, jnp.float32), int(steps))
+    sample = np.asarray(x, np.float32)[rng.integers(len(x), size=BATCH)]
+    p, s, last = _fns()[0](params, opt_state, jnp.asarray(sample), int(steps))
     return p, s, float(last)
 
 
 def encode(params, x: np.ndarray) -> np.ndarray:
-    import jax.numpy as jnp
-
-    if len(x) == 0:
-        return np.zeros((0, LATENT), np.float32)
-    return np.asarray(_fns()[0](params, jnp.asarray(x, jnp.float32)), np.float32)
+    """(B, LATENT) codes, in numpy: archives change size every generation, and a jitted
+    encoder would recompile for each new size."""
+    (w1, b1), (w2, b2) = [(np.asarray(w), np.asarray(b)) for w, b in params[:2]]
+    x = np.asarray(x, np.float32).reshape(-1, SIDE * SIDE)
+    return (np.tanh(x @ w1 + b1) @ w2 + b2).astype(np.float32)
 
 
 def to_arrays(params, opt_state) -> list[np.ndarray]:

@@ -53,7 +53,8 @@ def _refit_ae(st: SearchState) -> None:
     if not parts:
         return
     x = np.concatenate(parts)
-    params, opt_state, _ = autoencoder.fit(*st.ae, x, st.config.ae_steps)
+    rng = np.random.default_rng([st.config.seed, st.generation, 0xAE])
+    params, opt_state, _ = autoencoder.fit(*st.ae, x, st.config.ae_steps, rng)
     st.ae = (params, opt_state)
     if st.archive.raw is not None:
         st.archive.embedding = autoencoder.encode(params, st.archive.raw)
