@@ -61,6 +61,41 @@ def representation(genome, replica_steps: int, metrics_res: int, seed: int) -> d
             "replica": {k: r_m[k] for k in ("active_fraction", "symmetry_blindness", "layer_dimensionality")}}
 
 
+def compare_ribs(batch: int = 256, gens: int = 100) -> None:
+    """CPU time per insertion: pyribs' GridArchive (if importable) vs ferlab's grid archive."""
+    from ferlab.search.archives import GridArchive
+
+    rng = np.random.default_rng(0)
+    data = [(rng.random((batch, 2)), rng.random(batch), rng.random((batch, 192)).astype(np.float32))
+            for _ in range(gens)]
+
+    def timed(add) -> float:
+        c = time.process_time()
+        for g, (d, q, e) in enumerate(data):
+            add(g, d, q, e)
+        return (time.process_time() - c) / (batch * gens) * 1e6
+
+    mine = GridArchive(32, 192)
+    none = [None] * batch
+    print(f"ferlab GridArchive.add: {timed(lambda g, d, q, e: mine.add(none, d, q, e, q, g)):.2f} us/eval (CPU)")
+    try:
+        t = time.perf_counter()
+        from ribs.archives import GridArchive as RibsGrid
+        print(f"pyribs import: {time.perf_counter() - t:.1f} s")
+    except ImportError:
+        print("pyribs is not installed: skipped")
+        return
+    ra = RibsGrid(solution_dim=1, dims=[32, 32], ranges=[(0, 1), (0, 1)],
+                  extra_fields={"embedding": ((192,), np.float32), "distance": ((), np.float64)})
+
+    def add(g, d, q, e):
+        ra.add(np.arange(batch, dtype=float)[:, None] + g * batch, q, d, embedding=e, distance=q)
+
+    print(f"pyribs GridArchive.add, first pass (JIT): {timed(add):.2f} us/eval (CPU)")
+    ra.clear()
+    print(f"pyribs GridArchive.add, warm: {timed(add):.2f} us/eval (CPU)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget", type=int, default=20_000)
@@ -71,7 +106,12 @@ def main() -> None:
     ap.add_argument("--replica-steps", type=int, default=600, help="0 skips the experiment")
     ap.add_argument("--metrics-res", type=int, default=16)
     ap.add_argument("--out", default="benchmarks-out/search")
+    ap.add_argument("--compare-ribs", action="store_true",
+                    help="only time archive insertion against pyribs (if installed)")
     args = ap.parse_args()
+    if args.compare_ribs:
+        compare_ribs()
+        return
     seeds = [int(s) for s in args.seeds.split(",")]
     arms = args.arms.split(",")
     out = Path(args.out)
