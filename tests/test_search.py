@@ -97,7 +97,7 @@ def test_target_reduces_its_distance(skull32):
     assert D.target_distance(img[None], skull32)[0] == pytest.approx(st.best_distance, abs=1e-5)
 
 
-@pytest.mark.parametrize("arm", ["novelty", "random"])
+@pytest.mark.parametrize("arm", ["novelty", "map-elites", "target", "random"])
 def test_archived_genomes_are_valid_dags_that_round_trip_xml(arm, skull32):
     st = run_search(SearchConfig(arm, seed=5, **SMALL), BUDGET, skull32)
     found = elites(st)

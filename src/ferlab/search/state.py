@@ -31,21 +31,15 @@ class SearchState:
     history: list = field(default_factory=list)
     ae: tuple | None = None                          # (params, optimiser state)
 
-    @property
-    def novelty_dim(self) -> int:
-        from ferlab.search.autoencoder import LATENT
-
-        return LATENT if self.config.embedding == "ae" else EMBED_SIDE * EMBED_SIDE * 3
-
-
 def new_state(config: SearchConfig, target_key: str | None = None) -> SearchState:
     dim = EMBED_SIDE * EMBED_SIDE * 3
-    st = SearchState(config=config, rng=np.random.default_rng(config.seed),
-                     innov=Innovations(branch=1), grid=GridArchive(config.bins, dim),
-                     archive=NoveltyArchive(dim), target_key=target_key)
-    st.archive = NoveltyArchive(st.novelty_dim)
+    ae = None
+    novelty_dim = dim
     if config.embedding == "ae":
         from ferlab.search import autoencoder
 
-        st.ae = autoencoder.init(config.seed)
-    return st
+        ae = autoencoder.init(config.seed)
+        novelty_dim = autoencoder.LATENT
+    return SearchState(config=config, rng=np.random.default_rng(config.seed),
+                       innov=Innovations(branch=1), grid=GridArchive(config.bins, dim),
+                       archive=NoveltyArchive(novelty_dim), target_key=target_key, ae=ae)
