@@ -248,6 +248,7 @@ def test_cli_run_store_resume_and_errors(tmp_path, shared):
         (["search", "novelty", "--checkpoint", str(ck), "--resume", *common], "--arm novelty differs"),
         (["search", "target", "--checkpoint", str(ck), "--resume", "--seed", "9", *common], "--seed 9 differs"),
         (["search", "novelty", "--target", str(tmp_path / "none.png"), *common], "no such target"),
+        (["search", "random", "--budget", "32", *common[:-1], str(tmp_path)], "cannot open the store"),
     ]:
         r = _cli(*args)
         assert r.returncode == 2, (args, r.stderr)

@@ -96,6 +96,8 @@ def search_cmd(args) -> int:
                 raise CLIError(f"--{field} {v} differs from the checkpoint's {saved[field]}")
         config = st.config
     target = _target(args, config.res)
+    if not args.no_store:
+        _open_store(args.db).close()  # fail before the run, not after it
     if not args.resume:
         st = start(config, target)
     run(st, args.budget, target, checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
@@ -113,15 +115,27 @@ def search_cmd(args) -> int:
     return 0
 
 
+def _open_store(db):
+    import sqlite3
+
+    from ferlab.cli import CLIError
+    from ferlab.store import Store, StoreError
+
+    try:
+        return Store(db)
+    except (sqlite3.Error, StoreError, OSError) as e:
+        raise CLIError(f"cannot open the store {db or '(default)'}: {e}") from None
+
+
 def store_run(st, db=None) -> str:
     """Put a run's summary, history and elites (with thumbnails) in the store; its key."""
     from ferlab.search.results import clean_history, elites, summary
-    from ferlab.store import NewGenome, Store
+    from ferlab.store import NewGenome
     from ferlab.web.imaging import thumbnail_pngs
 
     found = elites(st)
     thumbs = thumbnail_pngs([g for _, g, _ in found], 96)
-    store = Store(db)
+    store = _open_store(db)
     try:
         return store.add_search_run(st.config.arm, st.config.seed, st.evals, st.config.to_dict(),
                                     summary(st), clean_history(st.history),
