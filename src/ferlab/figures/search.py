@@ -50,22 +50,26 @@ def elites_figure(path, images, cells, bins: int, measures=("symmetry", "complex
 
 
 def curves_figure(path, runs: dict[str, list[dict]], title: str = "") -> Path:
-    """Coverage and best distance to the target against evaluations, one line per run."""
+    """Coverage, best distance to the target and archive size against evaluations, one line
+    per run (the archive is the novelty archive for novelty runs, the grid's elites else)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(11, 4.2), dpi=100)
-    a1, a2 = fig.subplots(1, 2)
+    from ferlab.search.measures import growth
+
+    fig = Figure(figsize=(15, 4.2), dpi=100)
+    a1, a2, a3 = fig.subplots(1, 3)
     for label, hist in runs.items():
-        ev = [h["evals"] for h in hist]
+        ev, size = growth(hist)
         a1.plot(ev, [h["coverage"] for h in hist], label=label)
         d = [np.nan if h.get("best_distance") is None else h["best_distance"] for h in hist]
         if np.isfinite(d).any():
             a2.plot(ev, d, label=label)
-    a1.set_xlabel("evaluations")
+        a3.plot(ev, size, label=label)
     a1.set_ylabel("grid coverage")
-    a2.set_xlabel("evaluations")
     a2.set_ylabel("best RMS distance to target")
-    for a in (a1, a2):
+    a3.set_ylabel("archive size")
+    for a in (a1, a2, a3):
+        a.set_xlabel("evaluations")
         a.grid(alpha=0.3)
         a.legend(fontsize=7)
     if title:
