@@ -21,7 +21,6 @@ two embeddings are at most 1 apart.
 from __future__ import annotations
 
 import zlib
-from functools import lru_cache
 
 import numpy as np
 
@@ -35,25 +34,25 @@ def grey(images: np.ndarray) -> np.ndarray:
     return images @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
-@lru_cache(maxsize=16)
-def _pool_matrix(n: int, side: int) -> np.ndarray:
-    return np.kron(np.eye(side, dtype=np.float32), np.full((1, n // side), side / n, np.float32))
-
-
 def pool(images: np.ndarray, side: int) -> np.ndarray:
     """Area-average (B, H, W[, C]) down to (B, side, side[, C]); H and W multiples of side.
 
-    Two small matrix products: several times faster than a strided mean.
+    Sums of strided slices (f + f adds for a factor f): several times cheaper than a
+    reshaped mean or a pooling matrix product at the small factors used here.
     """
     b, h, w = images.shape[:3]
     if h % side or w % side:
         raise ValueError(f"image size {h}x{w} is not a multiple of {side}")
-    rest = images.shape[3:]
-    c = int(np.prod(rest)) if rest else 1
-    x = np.asarray(images, np.float32).reshape(b, h, w * c)
-    rows = (_pool_matrix(h, side) @ x).reshape(b, side, w, c)       # (b, side, w, c)
-    out = np.swapaxes(rows, 2, 3) @ _pool_matrix(w, side).T           # (b, side, c, side)
-    return np.swapaxes(out, 2, 3).reshape(b, side, side, *rest)
+    fy, fx = h // side, w // side
+    x = np.asarray(images, np.float32)
+    rows = x[:, 0::fy].copy()
+    for k in range(1, fy):
+        rows += x[:, k::fy]
+    out = rows[:, :, 0::fx].copy()
+    for k in range(1, fx):
+        out += rows[:, :, k::fx]
+    out *= 1.0 / (fy * fx)
+    return out
 
 
 def pixel_embedding(images: np.ndarray, side: int = EMBED_SIDE) -> np.ndarray:
