@@ -219,7 +219,7 @@ def _cli(*args, cwd=ROOT):
                           text=True, timeout=300)
 
 
-def test_cli_run_store_resume_and_errors(tmp_path, shared):
+def test_cli_run_store_resume_and_errors(tmp_path, shared, capsys):
     db, ck, out = tmp_path / "s.db", tmp_path / "ck.npz", tmp_path / "out"
     skull = str(shared / "picbreeder" / "fer" / "skull.zip")
     common = ["--res", "32", "--batch", "32", "--bins", "8", "--quiet", "--db", str(db)]
@@ -250,7 +250,8 @@ def test_cli_run_store_resume_and_errors(tmp_path, shared):
         (["search", "novelty", "--target", str(tmp_path / "none.png"), *common], "no such target"),
         (["search", "random", "--budget", "32", *common[:-1], str(tmp_path)], "cannot open the store"),
     ]:
-        r = _cli(*args)
-        assert r.returncode == 2, (args, r.stderr)
-        lines = r.stderr.strip().splitlines()
-        assert len(lines) == 1 and msg in lines[0], (args, r.stderr)
+        from ferlab.cli import main
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and msg in lines[0], (args, err)
