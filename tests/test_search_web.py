@@ -1,7 +1,6 @@
 """Discover's API and the search tables of the store: runs, elites, breed, publish, bad ids."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 pytest.importorskip("httpx")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 #: Config flags of the command and the SearchConfig field each one sets.
