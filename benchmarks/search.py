@@ -8,8 +8,8 @@ coverage, the open-endedness measures of the illuminated elites (mean pairwise a
 nearest-neighbour pixel-embedding distance, greedy k-centre radius at k = 10 and 100),
 archive size and the best RMS distance to the skull (64² render of skull.zip). Then the same
 set measures for the Picbreeder genomes in $FERLAB_SHARED (the human reference), and the
-experiment: for each arm (first seed) the genome it found nearest the skull (target: its
-best; others: the grid elite nearest the skull), its FER metrics (layerized) against an SGD
+experiment: for each arm (first seed) the genome it found nearest the skull (every arm
+tracks its best-to-target image; the objective is used by the target arm only), its FER metrics (layerized) against an SGD
 replica of the same image (ferlab.train 'fast' recipe, small settings). Figures: an elites
 mosaic per arm, coverage and best distance against evaluations for every run.
 
@@ -32,7 +32,7 @@ from ferlab.search.config import ARMS
 from ferlab.search.descriptors import pixel_embedding
 from ferlab.search.evaluate import render_population
 from ferlab.search.measures import open_endedness
-from ferlab.search.results import clean_history, nearest_to_target, summary
+from ferlab.search.results import clean_history, summary
 
 
 def shared_dir() -> Path:
@@ -167,10 +167,7 @@ def main() -> None:
         report["representation"] = {}
         for arm in arms:
             st = results[(arm, seeds[0])][0]
-            if arm == "target":
-                g, d = st.best_genome, st.best_distance
-            else:
-                g, d = nearest_to_target(st)
+            g, d = st.best_genome, st.best_distance
             r = representation(g, args.replica_steps, args.metrics_res, seeds[0])
             r["distance"] = d
             report["representation"][arm] = r

@@ -48,12 +48,3 @@ def elites(st: SearchState) -> list[tuple[str, object, dict]]:
         out.append(("best", st.best_genome, {"distance": _num(st.best_distance)}))
     return out
 
-
-def nearest_to_target(st: SearchState) -> tuple[object, float] | None:
-    """The grid elite closest to the target (what a non-objective arm found nearest)."""
-    occ = st.grid.occupied
-    d = st.grid.distance[occ]
-    if not len(occ) or not np.isfinite(d).any():
-        return None
-    i = int(np.nanargmin(d))
-    return st.grid.genomes[int(occ[i])], float(d[i])
