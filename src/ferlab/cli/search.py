@@ -145,15 +145,16 @@ def store_run(st, db=None) -> str:
 
 def write_outputs(st, summ: dict, out: Path) -> None:
     """summary.json, elites.png (the grid of elites) and curves.png in ``out``."""
+    from ferlab.atomic import write_text
     from ferlab.figures.search import curves_figure, elites_figure
-    from ferlab.search.checkpoint import atomic_write
     from ferlab.search.evaluate import render_population
     from ferlab.search.results import clean_history
 
+    out.mkdir(parents=True, exist_ok=True)
     occ = st.grid.occupied
     images = render_population([st.grid.genomes[c] for c in occ], 32)
     c = st.config
     elites_figure(out / "elites.png", images, occ, c.bins, c.measures,
                   f"{c.arm}, seed {c.seed}: {len(occ)} elites after {st.evals} evaluations")
     curves_figure(out / "curves.png", {f"{c.arm} seed {c.seed}": clean_history(st.history)})
-    atomic_write(out / "summary.json", lambda f: f.write(json.dumps(summ, indent=1).encode()))
+    write_text(out / "summary.json", json.dumps(summ, indent=1))

@@ -2,12 +2,11 @@
 best-distance-to-target against evaluations for several runs."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
-from ferlab.search.checkpoint import atomic_write
+from ferlab.atomic import write_with
 
 
 def grid_mosaic(images: np.ndarray, cells: np.ndarray, bins: int, gap: int = 1) -> np.ndarray:
@@ -24,14 +23,6 @@ def grid_mosaic(images: np.ndarray, cells: np.ndarray, bins: int, gap: int = 1) 
         y, x = (bins - 1 - i) * (tile + gap), j * (tile + gap)
         out[y:y + tile, x:x + tile] = img
     return out
-
-
-def save_png(path, rgb: np.ndarray) -> Path:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.asarray(rgb, np.uint8)).save(buf, format="PNG")
-    return atomic_write(path, lambda f: f.write(buf.getvalue()))
 
 
 def elites_figure(path, images, cells, bins: int, measures=("symmetry", "complexity"),
@@ -84,4 +75,4 @@ def _save(fig, path) -> Path:
     FigureCanvasAgg(fig)
     path = Path(path)
     fmt = path.suffix.lstrip(".") or "png"
-    return atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=fig.dpi))
+    return write_with(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=fig.dpi))

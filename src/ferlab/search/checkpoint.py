@@ -6,12 +6,11 @@ so a resumed run continues bit for bit. Loading never unpickles anything.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ferlab.atomic import write_with
 from ferlab.evolve import Innovations
 from ferlab.picbreeder import genome_from_json, genome_to_json
 from ferlab.search.config import SearchConfig
@@ -22,24 +21,6 @@ FORMAT = "ferlab-search-checkpoint/1"
 
 def _g(genome):
     return None if genome is None else genome_to_json(genome)
-
-
-def atomic_write(path, write) -> Path:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def save_checkpoint(st: SearchState, path) -> Path:
@@ -66,7 +47,12 @@ def save_checkpoint(st: SearchState, path) -> Path:
         for i, a in enumerate(to_arrays(*st.ae)):
             arrays[f"ae_{i}"] = a
     arrays["record"] = np.frombuffer(json.dumps(record).encode(), np.uint8)
-    return atomic_write(path, lambda f: np.savez(f, **arrays))
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.savez would add ".npz" to a bare path
+            np.savez(f, **arrays)
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return write_with(path, write)
 
 
 def load_checkpoint(path) -> SearchState:

@@ -5,14 +5,15 @@ from typing import Sequence
 
 import numpy as np
 
-from ferlab.evolve import render_batch
+from ferlab.engine import render_population as _engine_population
 from ferlab.genome import Genome
 
 
-def render_population(genomes: Sequence[Genome], res: int) -> np.ndarray:
+def render_population(genomes: Sequence[Genome], res: int, validate: bool = False) -> np.ndarray:
     """(B, res, res, 3) float32 RGB in [0, 1] for a population of genomes.
 
-    Siblings share most nodes, so the batched screen renderer, which evaluates a node shared
-    by several genomes once, is the right tool until a population engine exists.
+    The engine's population path (grouped: nodes shared by siblings are computed once).
+    ``validate`` is off by default because the breeding operators and the random arm build
+    valid DAGs by construction (tests check every archived genome).
     """
-    return render_batch(list(genomes), int(res))
+    return _engine_population(list(genomes), int(res), dtype=np.float32, validate=validate)

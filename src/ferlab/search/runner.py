@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from ferlab.evolve import limit_blas_threads
+from ferlab.engine import limit_blas_threads
 from ferlab.search import autoencoder
 from ferlab.search.archives import knn_novelty
 from ferlab.search.arms import ARM_MODULES
