@@ -42,20 +42,28 @@ def elites_figure(path, images, cells, bins: int, measures=("symmetry", "complex
 
 def curves_figure(path, runs: dict[str, list[dict]], title: str = "") -> Path:
     """Coverage, best distance to the target and archive size against evaluations, one line
-    per run (the archive is the novelty archive for novelty runs, the grid's elites else)."""
+    per run (the archive is the novelty archive for novelty runs, the grid's elites else).
+    Runs whose labels share a first word (the arm) share a colour; seeds differ by dash."""
     from matplotlib.figure import Figure
 
     from ferlab.search.measures import growth
 
     fig = Figure(figsize=(15, 4.2), dpi=100)
     a1, a2, a3 = fig.subplots(1, 3)
+    colours: dict[str, str] = {}
+    seen: dict[str, int] = {}
     for label, hist in runs.items():
+        group = label.split()[0] if label.split() else label
+        colour = colours.setdefault(group, f"C{len(colours) % 10}")
+        dash = ("-", "--", ":", "-.")[seen.get(group, 0) % 4]
+        seen[group] = seen.get(group, 0) + 1
+        style = dict(label=label, color=colour, ls=dash)
         ev, size = growth(hist)
-        a1.plot(ev, [h["coverage"] for h in hist], label=label)
+        a1.plot(ev, [h["coverage"] for h in hist], **style)
         d = [np.nan if h.get("best_distance") is None else h["best_distance"] for h in hist]
         if np.isfinite(d).any():
-            a2.plot(ev, d, label=label)
-        a3.plot(ev, size, label=label)
+            a2.plot(ev, d, **style)
+        a3.plot(ev, size, **style)
     a1.set_ylabel("grid coverage")
     a2.set_ylabel("best RMS distance to target")
     a3.set_ylabel("archive size")
