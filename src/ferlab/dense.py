@@ -17,6 +17,11 @@ from ferlab.canvas import as_canvas
 from ferlab.colour import to_rgb
 
 
+#: Most weights a dense network may have (128 MiB as float32): the same limit for every
+#: command, so nothing writes a network that another command then refuses.
+MAX_PARAMS = 2**25
+
+
 class ArchError(ValueError):
     """A malformed architecture string or kernels that do not fit it."""
 
@@ -53,6 +58,8 @@ class Arch:
                 raise ArchError(f"negative group size {name}:{count}")
         if not 1 <= self.width <= 4096:
             raise ArchError(f"architecture width must be 1..4096, got {self.width}")
+        if self.n_params > MAX_PARAMS:
+            raise ArchError(f"architecture {self} has {self.n_params} weights; the limit is {MAX_PARAMS}")
 
     def __str__(self) -> str:
         return f"{self.depth};" + ",".join(f"{n}:{c}" for n, c in self.groups)
@@ -178,32 +185,51 @@ class DenseCPPN:
         arrays = {f"kernel_{k}": np.asarray(kern, np.float32) for k, kern in enumerate(self.kernels)}
         if self.origin is not None:  # extra keys: the paper's loaders ignore them
             arrays.update({f"origin_{k}": np.asarray(o, np.int32) for k, o in enumerate(self.origin)})
-        np.savez(path, arch=np.array(str(self.arch)), **arrays)
-        return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+        from ferlab.atomic import write_with
+
+        if path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
+
+        def write(tmp):
+            with open(tmp, "wb") as f:  # a file object: numpy would append .npz to a name
+                np.savez(f, arch=np.array(str(self.arch)), **arrays)
+
+        return write_with(path, write)
 
     @classmethod
     def load(cls, path) -> "DenseCPPN":
+        from ferlab.npzfile import load_npz
+
+        name = Path(path).name
         try:
-            with np.load(Path(path), allow_pickle=False) as z:
-                if "arch" not in z.files:
-                    raise ArchError(f"{Path(path).name} has no 'arch' entry: not a dense CPPN .npz")
-                arch = Arch.parse(str(z["arch"]))
-                kernels = []
-                for k in range(arch.depth + 1):
-                    if f"kernel_{k}" not in z.files:
-                        raise ArchError(f"{Path(path).name} lacks kernel_{k} for architecture {arch}")
-                    kernels.append(np.asarray(z[f"kernel_{k}"], np.float32))
+            z = load_npz(path)
+        except FileNotFoundError:
+            raise
+        except ValueError as e:
+            raise ArchError(str(e)) from None
+        if "arch" not in z:
+            raise ArchError(f"{name} has no 'arch' entry: not a dense CPPN .npz")
+        try:
+            arch = Arch.parse(str(z["arch"]))
+        except (ValueError, TypeError) as e:
+            raise ArchError(f"{name}: {e}") from None
+        kernels = []
+        for k in range(arch.depth + 1):
+            if f"kernel_{k}" not in z:
+                raise ArchError(f"{name} lacks kernel_{k} for architecture {arch}")
+            try:
+                kernels.append(np.asarray(z[f"kernel_{k}"], np.float32))
+            except (ValueError, TypeError) as e:
+                raise ArchError(f"{name}: kernel_{k} is not numeric: {e}") from None
+        origin = None
+        if all(f"origin_{k}" in z for k in range(arch.depth + 1)):
+            try:
+                origin = tuple(np.asarray(z[f"origin_{k}"], np.int64) for k in range(arch.depth + 1))
+            except (ValueError, TypeError):
                 origin = None
-                if all(f"origin_{k}" in z.files for k in range(arch.depth + 1)):
-                    origin = tuple(np.asarray(z[f"origin_{k}"], np.int64) for k in range(arch.depth + 1))
-        except (OSError, ValueError, EOFError) as e:
-            if isinstance(e, ArchError):
-                raise
-            raise ArchError(f"cannot read {path} as .npz: {e}") from None
         if origin is not None and any(o.shape != k.shape for o, k in zip(origin, kernels)):
             origin = None
         return cls(arch, tuple(kernels), origin, meta={"name": Path(path).stem})
-
 
 def forward(arch: Arch, kernels, x, xp=np, keep: bool = False):
     """Inputs (P, 4) -> raw outputs (P, 3); with ``keep`` also every layer's (P, n) values."""

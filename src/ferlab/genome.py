@@ -22,6 +22,11 @@ KINDS = ("in", "hidden", "out")
 #: Documented size limits: larger genomes are rejected before any work is done.
 MAX_NODES = 5_000
 MAX_LINKS = 50_000
+#: Gene ids (branch and id) lie in [0, MAX_GENE_ID): new branches and ids are counted up from
+#: stored ones, and must stay inside SQLite's signed 64-bit INTEGER.
+MAX_GENE_ID = 2**62
+#: Largest |weight| (and bookend, position) accepted: Picbreeder's weights lie within about ±3.
+MAX_WEIGHT = 1e6
 
 
 class GenomeError(ValueError):
@@ -34,11 +39,38 @@ def fmt_id(gid: GeneId) -> str:
 
 def parse_id(text: str) -> GeneId:
     """'576:30' -> (576, 30)."""
+    text = str(text)
     try:
-        branch, ident = str(text).split(":")
-        return (int(branch), int(ident))
+        if len(text) > 60:
+            raise ValueError
+        branch, ident = (int(v) for v in text.split(":"))
     except ValueError:
-        raise GenomeError(f"bad gene id {text!r}: expected 'branch:id' with integers") from None
+        raise GenomeError(f"bad gene id {text[:60]!r}: expected 'branch:id' with integers") from None
+    if not (abs(branch) < MAX_GENE_ID and abs(ident) < MAX_GENE_ID):
+        raise GenomeError(f"gene id {text} out of range (|branch|, |id| < {MAX_GENE_ID})")
+    return (branch, ident)
+
+
+def check_id(gid, what: str) -> GeneId:
+    """``gid`` if it is a (branch, id) pair of ints in [0, MAX_GENE_ID), else GenomeError."""
+    if (not isinstance(gid, tuple) or len(gid) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < MAX_GENE_ID for v in gid)):
+        shown = fmt_id(gid) if isinstance(gid, tuple) and len(gid) == 2 else repr(gid)
+        raise GenomeError(f"{what} id {shown[:60]} out of range: branch and id must be integers "
+                          f"in 0..{MAX_GENE_ID - 1}")
+    return gid
+
+
+def check_number(x, what: str, limit: float = MAX_WEIGHT) -> float:
+    """``x`` if it is a finite real with |x| <= limit, else GenomeError."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or abs(x) > limit:
+        raise GenomeError(f"{what} must be a finite number with |value| <= {limit:g}, got {str(x)[:40]}")
+    return x
+
+
+def _check_label(value, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_GENE_ID:
+        raise GenomeError(f"{what} must be an integer in 0..{MAX_GENE_ID - 1}, got {str(value)[:40]}")
 
 
 @dataclass(frozen=True)
@@ -116,14 +148,38 @@ class Genome:
         return replace(self, links=tuple(replace(l, weight=float(w)) for l, w in zip(self.links, ws)))
 
     # -- validity ------------------------------------------------------------------------
+    def check_ids(self) -> "Genome":
+        """Every gene id in [0, MAX_GENE_ID), for genomes from outside (files, uploads);
+        ferlab itself uses negative branches for nodes it adds internally."""
+        if self.id is not None:
+            check_id(self.id, "genome")
+        for p in self.parents:
+            check_id(p, "parent")
+        for n in self.nodes:
+            check_id(n.id, "node")
+        for l in self.links:
+            check_id(l.id, "link")  # sources and targets are node ids, checked above
+        return self
+
     def validate(self) -> "Genome":
         """Check everything a renderer relies on; return self, or raise GenomeError."""
         if len(self.nodes) > MAX_NODES:
             raise GenomeError(f"genome has {len(self.nodes)} nodes; the limit is {MAX_NODES}")
         if len(self.links) > MAX_LINKS:
             raise GenomeError(f"genome has {len(self.links)} links; the limit is {MAX_LINKS}")
+        for b in self.buttons:
+            _check_label(b.id, "button id")
+            if (not isinstance(b.color, tuple) or len(b.color) != 3
+                    or not all(isinstance(c, int) and 0 <= c <= 255 for c in b.color)):
+                raise GenomeError(f"button {b.id} colour must be three integers 0..255, got {str(b.color)[:60]}")
         seen: set[GeneId] = set()
         for n in self.nodes:
+            _check_label(n.color_label, f"node {fmt_id(n.id)} color-label")
+            if n.position is not None:
+                if not isinstance(n.position, tuple) or len(n.position) != 2:
+                    raise GenomeError(f"node {fmt_id(n.id)} position must be two numbers")
+                for v in n.position:
+                    check_number(v, f"node {fmt_id(n.id)} position")
             if n.id in seen:
                 raise GenomeError(f"duplicate node id {fmt_id(n.id)}")
             seen.add(n.id)
@@ -148,8 +204,17 @@ class Genome:
             for end, gid in (("source", l.source), ("target", l.target)):
                 if gid not in seen:
                     raise GenomeError(f"link {fmt_id(l.id)} has dangling {end} {fmt_id(gid)}")
-            if not math.isfinite(l.weight):
+            if isinstance(l.weight, float) and not math.isfinite(l.weight):
                 raise GenomeError(f"link {fmt_id(l.id)} has non-finite weight {l.weight}")
+            check_number(l.weight, f"link {fmt_id(l.id)} weight")
+            if l.original_weight is not None:
+                check_number(l.original_weight, f"link {fmt_id(l.id)} original-weight")
+            _check_label(l.color_label, f"link {fmt_id(l.id)} color-label")
+            if l.bookends is not None:
+                if not isinstance(l.bookends, tuple) or len(l.bookends) != 3:
+                    raise GenomeError(f"link {fmt_id(l.id)} bookends must be three numbers: start, end, step")
+                for v in l.bookends:
+                    check_number(v, f"link {fmt_id(l.id)} bookends")
             if kinds[l.target] == "in":
                 raise GenomeError(f"link {fmt_id(l.id)} feeds input node {fmt_id(l.target)}")
         self.topological_order()

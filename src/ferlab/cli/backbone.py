@@ -95,7 +95,7 @@ def _out(args, default_suffix: str) -> Path:
 
 def describe(obj) -> dict:
     """The facts `ferlab info` prints, as plain data."""
-    from ferlab.dense import DenseCPPN
+    from ferlab.dense import ArchError, DenseCPPN
     from ferlab.genome import fmt_id
     from ferlab.layerize import layerize
 
@@ -105,13 +105,17 @@ def describe(obj) -> dict:
                 "depth": obj.arch.depth, "width": obj.arch.width, "params": obj.arch.n_params,
                 "nonzero_params": nz}
     depth = obj.depths()
+    try:
+        dense_arch = str(layerize(obj).arch)
+    except ArchError as e:  # describable, though too deep or wide for the dense form
+        dense_arch = f"none ({e})"
     return {
         "kind": "genome", "name": obj.meta.get("name", ""), "flavour": obj.meta.get("flavour", ""),
         "id": fmt_id(obj.id) if obj.id else None, "parents": [fmt_id(p) for p in obj.parents],
         "colour": obj.is_colour, "nodes": len(obj.nodes), "links": len(obj.links),
         "hidden": sum(n.kind == "hidden" for n in obj.nodes),
         "activations": dict(sorted(Counter(n.activation for n in obj.nodes if n.kind != "in").items())),
-        "depth": max(depth.values()), "layerized_arch": str(layerize(obj).arch),
+        "depth": max(depth.values()), "layerized_arch": dense_arch,
         "labels": [b.text for b in obj.buttons],
         "labelled_links": sum(l.color_label != 0 for l in obj.links),
     }

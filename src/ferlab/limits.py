@@ -1,0 +1,83 @@
+"""Cost estimates made before any allocation, and the one set of limits every command obeys.
+
+A render's cost is estimated from the network's shape and the pixel count before any array
+is made: values held at once (memory) and multiply-adds (time). Commands and the web app call
+:func:`check_render` / :func:`check_frames` with what they are about to do, and refuse with a
+:class:`CostError` that names the limit, instead of running for minutes or running out of memory.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+#: Node values held at once by one render (nodes x pixels); float64 makes this 1 GiB.
+MAX_VALUES = 2**27
+#: Multiply-adds one command may spend on renders (about 10-30 s of one core).
+MAX_OPS = 3 * 10**10
+#: Multiply-adds one anonymous web request may spend (about a second).
+MAX_WEB_OPS = 3 * 10**9
+#: Sweep/metrics frame floats held at once (frames x pixels x 3): 1.5 GiB as float32.
+MAX_FRAME_FLOATS = 3 * 2**27
+
+
+class CostError(ValueError):
+    """Work that would exceed a documented limit; the message names the limit."""
+
+
+def _human(n: float) -> str:
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return f"{n:.0f}"
+
+
+def level_ops(genome) -> int:
+    """Multiply-adds per pixel of the level-by-level numpy engine (:mod:`ferlab.render`): each
+    depth level is a product with every node before it, so a deep chain costs depth^2 / 2."""
+    depth = genome.depths()
+    per_level = Counter(d for d in depth.values() if d > 0)
+    before, ops = 4, 0
+    for d in sorted(per_level):
+        ops += per_level[d] * before
+        before += per_level[d]
+    return ops
+
+
+def gather_ops(genome) -> int:
+    """Multiply-adds per pixel of engines that gather each node's sources (links + nodes)."""
+    return len(genome.links) + len(genome.nodes)
+
+
+def render_cost(obj, pixels: int, frames: int = 1, features: bool = False,
+                engine: str = "levels") -> tuple[int, int]:
+    """(values held at once, multiply-adds) of rendering ``frames`` images of ``pixels``."""
+    if hasattr(obj, "arch"):  # dense network: a layer at a time unless every map is kept
+        arch = obj.arch
+        held = arch.width * (arch.depth + 2 if features else 3)
+        ops = arch.n_params
+    else:
+        held = len(obj.nodes)
+        ops = level_ops(obj) if engine == "levels" else gather_ops(obj)
+    return held * pixels, ops * pixels * frames
+
+
+def check_render(obj, pixels: int, frames: int = 1, features: bool = False, what: str = "render",
+                 max_ops: int = MAX_OPS, engine: str = "levels") -> None:
+    """Raise CostError if rendering would hold more than MAX_VALUES values or cost more than
+    ``max_ops`` multiply-adds."""
+    held, ops = render_cost(obj, pixels, frames, features, engine)
+    if held > MAX_VALUES:
+        raise CostError(f"{what} would hold {_human(held)} values at once (network size x "
+                        f"{pixels} pixels); the limit is {_human(MAX_VALUES)}: lower the resolution")
+    if ops > max_ops:
+        raise CostError(f"{what} would take {_human(ops)} multiply-adds ({frames} frame(s) of "
+                        f"{pixels} pixels); the limit is {_human(max_ops)}: lower the resolution "
+                        "or the number of frames")
+
+
+def check_frames(frames: int, pixels: int, what: str = "sweep") -> None:
+    """Raise CostError if ``frames`` RGB frames of ``pixels`` would exceed MAX_FRAME_FLOATS."""
+    floats = int(frames) * int(pixels) * 3
+    if floats > MAX_FRAME_FLOATS:
+        raise CostError(f"{what} would hold {frames} frames of {pixels} pixels ({_human(floats)} "
+                        f"floats); the limit is {_human(MAX_FRAME_FLOATS)}: choose fewer weights, "
+                        "frames or a lower resolution")

@@ -1,0 +1,82 @@
+"""Open ``.npz`` files from users with bounded memory and time.
+
+``np.load`` trusts the file: a truncated zip raises ``BadZipFile``, an array header may claim
+37 GiB (``MemoryError``), and a few MB of deflated zeros inflate to gigabytes. Here every
+member's zip entry and ``.npy`` header are checked against limits before any array is read.
+"""
+from __future__ import annotations
+
+import zipfile
+from math import prod
+from pathlib import Path
+
+import numpy as np
+
+#: Most bytes the arrays of one .npz may hold once loaded (and inflated).
+MAX_NPZ_BYTES = 1 << 30
+#: Most arrays in one .npz.
+MAX_NPZ_MEMBERS = 10_000
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+
+
+class NpzError(ValueError):
+    """A file that is not a readable, reasonably sized .npz; the message says why."""
+
+
+def _member_nbytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
+    with zf.open(info) as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version in ((2, 0), (3, 0)):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"unknown .npy version {version}")
+    if dtype.hasobject:
+        raise ValueError(f"{info.filename} holds Python objects, which ferlab never loads")
+    return prod(shape) * dtype.itemsize
+
+
+def check_npz(path, max_bytes: int = MAX_NPZ_BYTES) -> None:
+    """Raise NpzError unless ``path`` is a complete .npz whose arrays fit in ``max_bytes``."""
+    path = Path(path)
+    name = path.name
+    if path.is_dir():
+        raise NpzError(f"{path} is a folder, not an .npz file")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = zf.infolist()
+            if len(members) > MAX_NPZ_MEMBERS:
+                raise NpzError(f"{name} holds {len(members)} arrays; the limit is {MAX_NPZ_MEMBERS}")
+            total = 0
+            for info in members:
+                if info.flag_bits & 0x1 or info.compress_type not in _METHODS:
+                    raise NpzError(f"{name}: {info.filename} is encrypted or uses an unsupported "
+                                   "compression method")
+                claimed = _member_nbytes(zf, info)
+                # The zip entry's size bounds what inflating can produce; the header's shape
+                # must fit inside it, or the array data is missing.
+                if claimed > info.file_size:
+                    raise NpzError(f"{name}: {info.filename} claims {claimed} bytes of data but "
+                                   f"holds {info.file_size}: truncated or forged")
+                total += info.file_size
+                if total > max_bytes:
+                    raise NpzError(f"{name} holds more than {max_bytes} bytes of arrays; "
+                                   f"the limit is {max_bytes}")
+    except NpzError:
+        raise
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
+            RuntimeError, NotImplementedError, SyntaxError) as e:
+        raise NpzError(f"cannot read {name} as .npz: {str(e)[:120] or type(e).__name__}") from None
+
+
+def load_npz(path, max_bytes: int = MAX_NPZ_BYTES) -> dict[str, np.ndarray]:
+    """Every array of a checked .npz, read into memory (no pickles)."""
+    check_npz(path, max_bytes)
+    try:
+        with np.load(Path(path), allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, MemoryError) as e:
+        raise NpzError(f"cannot read {Path(path).name} as .npz: {str(e)[:120] or type(e).__name__}") from None
