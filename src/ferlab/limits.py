@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-#: Node values held at once by one render (nodes x pixels); float64 makes this 1 GiB.
-MAX_VALUES = 2**27
+#: Node values held at once by one render (nodes x pixels); float64 makes this 512 MiB.
+MAX_VALUES = 2**26
 #: Multiply-adds one command may spend on renders (about 10-30 s of one core).
 MAX_OPS = 3 * 10**10
 #: Multiply-adds one anonymous web request may spend (about a second).
@@ -61,11 +61,12 @@ def render_cost(obj, pixels: int, frames: int = 1, features: bool = False,
 
 
 def check_render(obj, pixels: int, frames: int = 1, features: bool = False, what: str = "render",
-                 max_ops: int = MAX_OPS, engine: str = "levels") -> None:
-    """Raise CostError if rendering would hold more than MAX_VALUES values or cost more than
-    ``max_ops`` multiply-adds."""
+                 max_ops: int = MAX_OPS, engine: str = "levels",
+                 max_values: int | None = MAX_VALUES) -> None:
+    """Raise CostError if rendering would hold more than ``max_values`` values (None: the
+    caller renders in tiles) or cost more than ``max_ops`` multiply-adds."""
     held, ops = render_cost(obj, pixels, frames, features, engine)
-    if held > MAX_VALUES:
+    if max_values is not None and held > max_values:
         raise CostError(f"{what} would hold {_human(held)} values at once (network size x "
                         f"{pixels} pixels); the limit is {_human(MAX_VALUES)}: lower the resolution")
     if ops > max_ops:

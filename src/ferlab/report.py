@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ferlab.atomic import write_text, write_with
 from ferlab.dense import DenseCPPN
 from ferlab.genome import Genome
 
@@ -124,8 +125,8 @@ def build_figures(a, b, opts: ReportOptions) -> dict:
     def add(section, i, caption, fig):
         if opts.figures_dir is not None:
             opts.figures_dir.mkdir(parents=True, exist_ok=True)
-            fig.savefig(opts.figures_dir / f"{section}_{'ab'[i]}_{_slug(names[i])}.{opts.figure_format}",
-                        dpi=150 if opts.figure_format == "png" else None)
+            write_with(opts.figures_dir / f"{section}_{'ab'[i]}_{_slug(names[i])}.{opts.figure_format}",
+                       lambda t: fig.savefig(t, dpi=150 if opts.figure_format == "png" else None))
         out[section].append((caption, figure_png(fig, dpi=110)))
 
     t = time.perf_counter()
@@ -139,7 +140,8 @@ def build_figures(a, b, opts: ReportOptions) -> dict:
 
             from ferlab.colour import to_bytes
 
-            Image.fromarray(to_bytes(img)).save(opts.figures_dir / f"images_{'ab'[i]}_{_slug(names[i])}.png")
+            write_with(opts.figures_dir / f"images_{'ab'[i]}_{_slug(names[i])}.png",
+                       lambda t: Image.fromarray(to_bytes(img)).save(t))
     opts.timings["images"] = time.perf_counter() - t
     for i, obj in enumerate((a, b)):
         t = time.perf_counter()
@@ -270,10 +272,7 @@ def compare_report_with_timings(a, b, path, progress: bool = False, **options):
              f"{opts.max_weights} weights and {opts.n_directions} random directions; genomes are "
              "measured as their layerized dense networks. See ferlab.metrics for formulas.")
     page = render_html([_name(a, "A"), _name(b, "B")], [_describe(a), _describe(b)], figures, ma, mb, notes)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)  # never leave a half-written report behind
-    return path, dict(opts.timings)
+    return write_text(path, page), dict(opts.timings)
 
 
 __all__ = ["compare_report", "compare_report_with_timings", "render_html", "ReportOptions", "SECTIONS"]

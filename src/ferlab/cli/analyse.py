@@ -9,6 +9,9 @@ import numpy as np
 
 from ferlab.cli import CLIError
 
+#: Most random directions the metrics take (each is a full sweep of every weight at once).
+MAX_DIRECTIONS = 256
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -82,8 +85,33 @@ def _check_res(res, lo=4, hi=1024):
         raise CLIError(f"--res must be {lo}..{hi}, got {res}")
 
 
+def _sweep_rows(obj, args) -> int:
+    """How many rows the sweep will have, from the arguments alone (nothing rendered)."""
+    from ferlab.genome import Genome
+
+    if args.random is not None:
+        return args.random
+    if isinstance(obj, Genome):
+        return len([s for s in args.links.split(",") if s.strip()]) if args.links else len(obj.links)
+    chosen = len(args.weights or ()) + len(args.flat or ())
+    if args.all or (not chosen and obj.origin is None):
+        return obj.arch.n_params
+    return chosen or sum(int((o >= 0).sum()) for o in obj.origin)
+
+
+def check_metrics_cost(obj, res: int, max_weights: int | None, directions: int) -> None:
+    """Refuse metrics whose sweeps would exceed limits.MAX_OPS (checked before any render)."""
+    from ferlab.limits import check_render
+    from ferlab.metrics import METRIC_OFFSETS, as_dense
+
+    net = as_dense(obj)
+    swept = net.arch.n_params if not max_weights else min(max_weights, net.arch.n_params)
+    check_render(net, res * res, frames=(swept + directions) * len(METRIC_OFFSETS), what="metrics")
+
+
 def cmd_sweep(args) -> int:
     from ferlab.genome import Genome
+    from ferlab.limits import check_frames, check_render
     from ferlab.sweep import deltas, sweep, sweep_random
 
     _check_res(args.res)
@@ -91,11 +119,15 @@ def cmd_sweep(args) -> int:
     suffix = out.suffix.lower()
     if suffix not in (".png", ".pdf", ".npz"):
         raise CLIError(f"output must end in .png, .pdf or .npz, got {out.name!r}")
-    obj = _load(args.net)
     offsets = deltas(args.span, args.count)
+    if args.random is not None and not 1 <= args.random <= 64:
+        raise CLIError(f"--random must be 1..64, got {args.random}")
+    obj = _load(args.net)
+    frames = _sweep_rows(obj, args) * args.count
+    check_frames(frames, args.res * args.res)
+    if isinstance(obj, Genome):  # dense sweeps propagate changes in low rank: memory bounds them
+        check_render(obj, args.res * args.res, frames=frames, what="sweep", engine="gather")
     if args.random is not None:
-        if not 1 <= args.random <= 64:
-            raise CLIError(f"--random must be 1..64, got {args.random}")
         sheet = sweep_random(obj, args.random, args.seed, args.nonzero, offsets, args.res)
     else:
         links = [s for s in args.links.split(",") if s.strip()] if args.links else None
@@ -113,8 +145,14 @@ def cmd_sweep(args) -> int:
         sheet = sweep(obj, links=links, weights=args.weights, flat=args.flat, all_weights=args.all,
                       offsets=offsets, res=args.res, genome=genome, progress=sys.stderr.isatty())
     if suffix == ".npz":
-        np.savez_compressed(out, frames=sheet.frames.astype(np.float32), deltas=sheet.deltas,
-                            labels=np.array(sheet.labels))
+        from ferlab.atomic import write_with
+
+        def write(tmp):
+            with open(tmp, "wb") as f:
+                np.savez_compressed(f, frames=sheet.frames.astype(np.float32), deltas=sheet.deltas,
+                                    labels=np.array(sheet.labels))
+
+        write_with(out, write)
     else:
         from ferlab.figures.sweeps import save_figure, sweep_figure
 
@@ -148,9 +186,10 @@ def cmd_metrics(args) -> int:
         raise CLIError("give a network file, or --label-auc GENOME...")
     res = args.res or 32
     _check_res(res, 8, 256)
-    if args.max_weights < 0 or args.directions < 1:
-        raise CLIError("--max-weights must be >= 0 and --directions >= 1")
+    if args.max_weights < 0 or not 1 <= args.directions <= MAX_DIRECTIONS:
+        raise CLIError(f"--max-weights must be >= 0 and --directions 1..{MAX_DIRECTIONS}")
     obj = _load(args.net)
+    check_metrics_cost(obj, res, args.max_weights, args.directions)
     m = fer_metrics(obj, res=res, seed=args.seed, max_weights=args.max_weights or None,
                     n_directions=args.directions, progress=sys.stderr.isatty())
     _emit(args, m, lambda r: "\n".join(
@@ -161,7 +200,9 @@ def cmd_metrics(args) -> int:
 
 def _emit(args, obj, text) -> None:
     if args.output:
-        Path(args.output).write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+        from ferlab.atomic import write_text
+
+        write_text(args.output, json.dumps(obj, indent=2) + "\n")
     print(json.dumps(obj) if args.json else text(obj))
 
 
@@ -173,12 +214,14 @@ def cmd_compare(args) -> int:
             raise CLIError(f"{name} must be 8..512, got {v}")
     if not 1 <= args.rows <= 400 or not 1 <= args.random <= 32:
         raise CLIError("--rows must be 1..400 and --random 1..32")
-    if args.max_weights < 1 or args.directions < 1:
-        raise CLIError("--max-weights and --directions must be at least 1")
+    if args.max_weights < 1 or not 1 <= args.directions <= MAX_DIRECTIONS:
+        raise CLIError(f"--max-weights must be at least 1 and --directions 1..{MAX_DIRECTIONS}")
     out = Path(args.output)
     if out.suffix.lower() not in (".html", ".htm"):
         raise CLIError(f"report must be an .html file, got {out.name!r}")
     a, b = _load(args.a), _load(args.b)
+    for obj in (a, b):
+        check_metrics_cost(obj, args.metrics_res, args.max_weights, args.directions)
     compare_report(a, b, out, progress=sys.stderr.isatty(), sweep_res=args.sweep_res,
                    feature_res=args.feature_res, metrics_res=args.metrics_res, sheet_rows=args.rows,
                    n_random=args.random, seed=args.seed, max_weights=args.max_weights,

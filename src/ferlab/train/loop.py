@@ -17,7 +17,7 @@ import numpy as np
 from ferlab.canvas import Canvas
 from ferlab.colour import to_bytes
 from ferlab.dense import Arch, DenseCPPN, forward, rgb_from_outputs
-from ferlab.train.checkpoint import TrainState, load_checkpoint, save_checkpoint
+from ferlab.train.checkpoint import TrainState, check_resumable, load_checkpoint, save_checkpoint
 from ferlab.train.recipes import Recipe, get_recipe
 from ferlab.train.targets import check_init_from_target, load_target, resolve_arch
 
@@ -235,10 +235,8 @@ def train(target, recipe: str | Recipe = "fast", *, steps=None, res=None, lr=Non
     if resume:
         st = load_checkpoint(checkpoint)
         _check_same_settings(st.meta.get("settings", {}), settings, checkpoint)
-        params = tuple(jnp.asarray(k) for k in st.kernels)
-        leaves = jax.tree_util.tree_leaves(opt_state)
-        if len(st.opt_leaves) != len(leaves):
-            raise ValueError(f"checkpoint {checkpoint} has an optimizer state of another shape")
+        check_resumable(st, params, jax.tree_util.tree_leaves(opt_state), checkpoint)
+        params = tuple(jnp.asarray(k, jnp.float32) for k in st.kernels)
         opt_state = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(l) for l in st.opt_leaves])
         step, losses = st.step, [np.asarray(st.losses, np.float32)]
         evals, snaps, wall_before = [tuple(e) for e in st.evals], dict(st.snapshots), st.wall_seconds
