@@ -21,9 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ferlab.evolve import MAX_STRENGTH, limit_blas_threads
 from ferlab.genome import Genome, GenomeError, fmt_id, parse_id
+from ferlab.limits import MAX_VALUES, MAX_WEB_OPS, CostError, check_render
 from ferlab.picbreeder import genome_to_xml, parse_genome
 from ferlab.store import Store, StoreError
 from ferlab.web import imaging
+from ferlab.web.guard import LOOPBACK_HOSTS, Guard
 from ferlab.web.service import Breeder
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -31,6 +33,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_UPLOAD = 4 * 1024 * 1024
 #: Largest JSON body any other endpoint accepts.
 MAX_JSON = 256 * 1024
+IMPORT_PATH = "/api/sessions/import"
 MAX_RES = 2048
 MAX_LIVE_RES = 512
 TOKEN = r"^[A-Za-z0-9_-]{16,64}$"
@@ -90,6 +93,13 @@ def _parse_window(text: str | None):
     return tuple(vals)
 
 
+def _budget(genome: Genome, pixels: int, frames: int = 1, engine: str = "gather") -> None:
+    """The CPU budget of one anonymous render (CostError -> 422). The batch renderer works
+    in pixel tiles, so only the levels engine (all node maps at once) is bounded in memory."""
+    check_render(genome, pixels, frames, max_ops=MAX_WEB_OPS, engine=engine, what="this render",
+                 max_values=MAX_VALUES if engine == "levels" else None)
+
+
 def _png(data: bytes, filename: str | None = None, cache: bool = False) -> Response:
     headers = {}
     if filename:
@@ -122,12 +132,16 @@ def _graph(genome: Genome) -> dict:
 
 
 # ----------------------------------------------------------------------------------------- app
-def create_app(db_path=None) -> FastAPI:
-    """The app over the database at ``db_path`` (default: the user's data dir)."""
+def create_app(db_path=None, allowed_hosts=LOOPBACK_HOSTS) -> FastAPI:
+    """The app over the database at ``db_path`` (default: the user's data dir), answering
+    requests whose Host is in ``allowed_hosts`` (None: any; see :mod:`ferlab.web.guard`)."""
     store = Store(db_path)
     breeder = Breeder(store)
     limit_blas_threads(1)
-    app = FastAPI(title="ferlab breed", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    # No docs page: it loads its script from a CDN, which is blank offline and breaks the CSP.
+    app = FastAPI(title="ferlab breed", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    app.add_middleware(Guard, allowed_hosts=allowed_hosts, body_limits={IMPORT_PATH: MAX_UPLOAD},
+                       default_body_limit=MAX_JSON, raw_body_paths=(IMPORT_PATH,))
     app.state.store = store
     app.state.breeder = breeder
 
@@ -157,19 +171,13 @@ def create_app(db_path=None) -> FastAPI:
             msg = "invalid request"
         return JSONResponse({"detail": _one_line(msg)}, status_code=422)
 
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        limit = MAX_UPLOAD if request.url.path == "/api/sessions/import" else MAX_JSON
-        if length is not None:
-            try:
-                n = int(length)
-            except ValueError:
-                return JSONResponse({"detail": "bad Content-Length"}, status_code=400)
-            if n > limit:
-                return JSONResponse({"detail": f"request body is {n} bytes; the limit is {limit}"},
-                                    status_code=413)
-        return await call_next(request)
+    @app.exception_handler(CostError)
+    def _cost_error(request: Request, exc: CostError):
+        return JSONResponse({"detail": _one_line(str(exc))}, status_code=422)
+
+    @app.exception_handler(OverflowError)
+    def _overflow_error(request: Request, exc: OverflowError):
+        return JSONResponse({"detail": "a number in the request is too large"}, status_code=400)
 
     # -- health & page ---------------------------------------------------------------------
     @app.get("/api/health")
@@ -194,7 +202,7 @@ def create_app(db_path=None) -> FastAPI:
             sid = breeder.start_scratch(body.colour, body.seed)
         return store.session_state(sid)
 
-    @app.post("/api/sessions/import", status_code=201)
+    @app.post(IMPORT_PATH, status_code=201)
     async def import_genome(request: Request, name: str = Query("import", max_length=100),
                             seed: int | None = Query(None, ge=0, le=SEED_MAX),
                             strength: float = Query(1.0, ge=0.0, le=MAX_STRENGTH)):
@@ -208,7 +216,8 @@ def create_app(db_path=None) -> FastAPI:
             raise GenomeError("genome file is empty")
         from starlette.concurrency import run_in_threadpool
 
-        genome = parse_genome(bytes(data), name=_safe_name(name))
+        # Parsing a few MB of XML takes a while: never on the event loop.
+        genome = await run_in_threadpool(parse_genome, bytes(data), _safe_name(name))
         sid = await run_in_threadpool(breeder.start_from_genome, genome, seed, strength)
         return await run_in_threadpool(store.session_state, sid)
 
@@ -261,7 +270,9 @@ def create_app(db_path=None) -> FastAPI:
     def big_image(key: str, res: int = Query(512, ge=16, le=MAX_RES), window: str | None = Query(None, max_length=200),
                   download: bool = False):
         g = genome_of(key)
-        data = imaging.render_png(g, res, _parse_window(window))
+        window = _parse_window(window)
+        _budget(g, res * res)
+        data = imaging.render_png(g, res, window)
         return _png(data, f"{_safe_name(store.genome_title(cached_genome(key)[0]) or key)}.png" if download else None)
 
     @app.get("/api/genomes/{key}/genome.xml")
@@ -277,18 +288,22 @@ def create_app(db_path=None) -> FastAPI:
 
     @app.get("/api/genomes/{key}/nodes")
     def node_maps(key: str, res: int = Query(48, ge=8, le=128)):
-        maps = imaging.node_map_pngs(genome_of(key), res)
+        g = genome_of(key)
+        _budget(g, res * res, engine="levels")
+        maps = imaging.node_map_pngs(g, res)
         return {fmt_id(g): "data:image/png;base64," + base64.b64encode(b).decode() for g, b in maps.items()}
 
     @app.post("/api/genomes/{key}/render")
     def live_render(key: str, body: RenderBody):
         g = genome_of(key)
         weights = {parse_id(k): v for k, v in body.weights.items()}
+        _budget(g, body.res * body.res)
         return _png(imaging.render_png(imaging.with_link_weights(g, weights), body.res))
 
     @app.get("/api/genomes/{key}/sweep")
     def sweep(key: str, link: str = Query(..., max_length=40), res: int = Query(96, ge=16, le=256)):
         g = genome_of(key)
+        _budget(g, res * res, frames=len(imaging.SWEEP_DELTAS))
         data = imaging.sweep_strip(g, parse_id(link), res)
         r = _png(data)
         r.headers["X-Deltas"] = ",".join(str(d) for d in imaging.SWEEP_DELTAS)
