@@ -11,10 +11,15 @@ from collections import Counter
 
 #: Node values held at once by one render (nodes x pixels); float64 makes this 512 MiB.
 MAX_VALUES = 2**26
-#: Multiply-adds one command may spend on renders (about 10-30 s of one core).
-MAX_OPS = 3 * 10**10
+#: Multiply-adds one command may spend on renders: about a minute on a loaded 2-core machine
+#: (measured: the numpy genome engine ran 1.5e9/s; metrics sweeps 7e8/s, see FRAME_OVERHEAD).
+MAX_OPS = 10**11
 #: Multiply-adds one anonymous web request may spend (about a second).
 MAX_WEB_OPS = 3 * 10**9
+#: Per frame and pixel, what a metrics sweep spends beyond the network's multiply-adds (change
+#: statistics in float64), in multiply-add equivalents: fitted to two timed runs, a 306-weight
+#: net at 256² (132 s) and the 5,478-weight SGD skull at 32² (18.6 s).
+FRAME_OVERHEAD = 1024
 #: Sweep/metrics frame floats held at once (frames x pixels x 3): 1.5 GiB as float32.
 MAX_FRAME_FLOATS = 3 * 2**27
 

@@ -101,12 +101,17 @@ def _sweep_rows(obj, args) -> int:
 
 def check_metrics_cost(obj, res: int, max_weights: int | None, directions: int) -> None:
     """Refuse metrics whose sweeps would exceed limits.MAX_OPS (checked before any render)."""
-    from ferlab.limits import check_render
+    from ferlab.limits import FRAME_OVERHEAD, MAX_OPS, CostError
     from ferlab.metrics import METRIC_OFFSETS, as_dense
 
     net = as_dense(obj)
     swept = net.arch.n_params if not max_weights else min(max_weights, net.arch.n_params)
-    check_render(net, res * res, frames=(swept + directions) * len(METRIC_OFFSETS), what="metrics")
+    frames = (swept + directions) * len(METRIC_OFFSETS)
+    ops = frames * res * res * (net.arch.n_params + FRAME_OVERHEAD)
+    if ops > MAX_OPS:
+        raise CostError(f"metrics would take {ops / 1e9:.1f}G multiply-adds ({frames} frames at "
+                        f"{res}x{res}); the limit is {MAX_OPS / 1e9:.0f}G: lower --res, "
+                        "--max-weights or --directions")
 
 
 def cmd_sweep(args) -> int:
