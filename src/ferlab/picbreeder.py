@@ -79,7 +79,7 @@ def parse_genome(data: bytes, name: str = "", validate: bool = True) -> Genome:
     if name and "name" not in genome.meta:
         genome = Genome(genome.nodes, genome.links, genome.buttons, genome.id, genome.parents,
                         {**genome.meta, "name": name})
-    return genome.validate().check_ids() if validate else genome
+    return genome.check_ids().validate() if validate else genome
 
 
 def _unzip(data: bytes) -> bytes:
