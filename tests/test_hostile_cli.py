@@ -128,6 +128,8 @@ def test_costs_are_estimated_before_any_work(work, capsys, monkeypatch):
     _fails_cleanly(["sweep", "good.npz", "--all", "--count", "101", "--res", "256", "-o", "s.npz"],
                    capsys, work, "limit")
     _fails_cleanly(["metrics", "good.npz", "--directions", "100000"], capsys, work, "directions")
+    save_genome(chain(1300), work / "long.json")
+    _fails_cleanly(["sweep", "long.json", "--links", "2:0", "--res", "8", "-o", "s.png"], capsys, work, "compiles")
     _fails_cleanly(["metrics", "good.npz", "--res", "256", "--max-weights", "0", "--directions", "256"],
                    capsys, work, "limit")
 

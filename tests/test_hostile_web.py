@@ -144,7 +144,7 @@ def test_security_headers_and_no_external_docs(client):
 
 
 def test_renders_past_the_cpu_budget_are_refused(client):
-    r = client.post(IMPORT, content=genome_to_xml(chain(900)).encode())
+    r = client.post(IMPORT, content=genome_to_xml(chain(720)).encode())
     assert r.status_code == 201, r.text
     key = r.json()["screen"]["genomes"][0]["key"]
     _error(client.get(f"/api/genomes/{key}/image.png?res=2048"), 422, "limit")

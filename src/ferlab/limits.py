@@ -11,9 +11,13 @@ from collections import Counter
 
 #: Node values held at once by one render (nodes x pixels); float64 makes this 512 MiB.
 MAX_VALUES = 2**26
-#: Multiply-adds one command may spend on renders: about a minute on a loaded 2-core machine
-#: (measured: the numpy genome engine ran 1.5e9/s; metrics sweeps 7e8/s, see FRAME_OVERHEAD).
+#: Multiply-adds one command may spend on renders: about a minute on a quiet 2-core machine,
+#: a few under heavy load (the numpy genome engine ran 0.15e9-1.5e9/s as the load changed).
 MAX_OPS = 10**11
+#: See :func:`level_ops`.
+LEVEL_READ = 8
+#: Largest genome (nodes + links) compiled by JAX for sweeps and label agreement.
+MAX_COMPILED = 2500
 #: Multiply-adds one anonymous web request may spend (about a second).
 MAX_WEB_OPS = 3 * 10**9
 #: Per frame and pixel, what a metrics sweep spends beyond the network's multiply-adds (change
@@ -37,14 +41,25 @@ def _human(n: float) -> str:
 
 def level_ops(genome) -> int:
     """Multiply-adds per pixel of the level-by-level numpy engine (:mod:`ferlab.render`): each
-    depth level is a product with every node before it, so a deep chain costs depth^2 / 2."""
+    depth level is a product with every node before it, so a deep chain costs depth^2 / 2.
+    Reading those earlier values costs about LEVEL_READ multiply-adds each (narrow levels are
+    memory-bound: a 2,000-node chain ran 9x slower than its multiply-adds alone predict)."""
     depth = genome.depths()
     per_level = Counter(d for d in depth.values() if d > 0)
     before, ops = 4, 0
     for d in sorted(per_level):
-        ops += per_level[d] * before
+        ops += (per_level[d] + LEVEL_READ) * before
         before += per_level[d]
     return ops
+
+
+def check_compiled(genome, what: str = "this analysis") -> None:
+    """JAX compiles one program per genome structure, in time that grows with its size
+    (a 1,000-node chain: 25 s on a loaded 2-core machine); refuse genomes past MAX_COMPILED."""
+    size = len(genome.nodes) + len(genome.links)
+    if size > MAX_COMPILED:
+        raise CostError(f"{what} compiles the genome: {len(genome.nodes)} nodes + "
+                        f"{len(genome.links)} links is past the limit of {MAX_COMPILED}")
 
 
 def gather_ops(genome) -> int:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-#: Most bytes the arrays of one .npz may hold once loaded (and inflated).
-MAX_NPZ_BYTES = 1 << 30
+#: Most bytes the arrays of one .npz may hold once loaded (and inflated): room for the
+#: largest dense network (dense.MAX_PARAMS float32 kernels and int32 origins) or its checkpoint.
+MAX_NPZ_BYTES = 1 << 29
 #: Most arrays in one .npz.
 MAX_NPZ_MEMBERS = 10_000
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)

@@ -75,9 +75,15 @@ def register(sub) -> None:
 def _load(path):
     from ferlab.files import load_any
 
+    from ferlab.genome import Genome
+    from ferlab.limits import check_compiled
+
     if not Path(path).exists():
         raise CLIError(f"no such file: {path}")
-    return load_any(path)
+    obj = load_any(path)
+    if isinstance(obj, Genome):
+        check_compiled(obj)
+    return obj
 
 
 def _check_res(res, lo=4, hi=1024):
