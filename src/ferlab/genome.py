@@ -61,16 +61,30 @@ def check_id(gid, what: str) -> GeneId:
     return gid
 
 
-def check_number(x, what: str, limit: float = MAX_WEIGHT) -> float:
-    """``x`` if it is a finite real with |x| <= limit, else GenomeError."""
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or abs(x) > limit:
-        raise GenomeError(f"{what} must be a finite number with |value| <= {limit:g}, got {str(x)[:40]}")
-    return x
+def _number_ok(x) -> bool:
+    return (not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x)
+            and abs(x) <= MAX_WEIGHT)
 
 
-def _check_label(value, what: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_GENE_ID:
-        raise GenomeError(f"{what} must be an integer in 0..{MAX_GENE_ID - 1}, got {str(value)[:40]}")
+def _numbers(values, count: int, what) -> None:
+    """GenomeError unless ``values`` is None or a tuple of ``count`` finite numbers, each
+    |v| <= MAX_WEIGHT. ``what()`` names the field: built only on failure (validate runs for
+    every bred child, so the messages must cost nothing when all is well)."""
+    if values is None:
+        return
+    if isinstance(values, tuple) and len(values) == count and all(_number_ok(v) for v in values):
+        return
+    raise GenomeError(f"{what()} must be {count} finite number(s) with |value| <= {MAX_WEIGHT:g}, "
+                      f"got {str(values)[:60]}")
+
+
+def _label_ok(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and 0 <= value < MAX_GENE_ID
+
+
+def _check_label(value, what) -> None:
+    if not _label_ok(value):
+        raise GenomeError(f"{what()} must be an integer in 0..{MAX_GENE_ID - 1}, got {str(value)[:40]}")
 
 
 @dataclass(frozen=True)
@@ -168,18 +182,14 @@ class Genome:
         if len(self.links) > MAX_LINKS:
             raise GenomeError(f"genome has {len(self.links)} links; the limit is {MAX_LINKS}")
         for b in self.buttons:
-            _check_label(b.id, "button id")
+            _check_label(b.id, lambda: "button id")
             if (not isinstance(b.color, tuple) or len(b.color) != 3
                     or not all(isinstance(c, int) and 0 <= c <= 255 for c in b.color)):
                 raise GenomeError(f"button {b.id} colour must be three integers 0..255, got {str(b.color)[:60]}")
         seen: set[GeneId] = set()
         for n in self.nodes:
-            _check_label(n.color_label, f"node {fmt_id(n.id)} color-label")
-            if n.position is not None:
-                if not isinstance(n.position, tuple) or len(n.position) != 2:
-                    raise GenomeError(f"node {fmt_id(n.id)} position must be two numbers")
-                for v in n.position:
-                    check_number(v, f"node {fmt_id(n.id)} position")
+            _check_label(n.color_label, lambda: f"node {fmt_id(n.id)} color-label")
+            _numbers(n.position, 2, lambda: f"node {fmt_id(n.id)} position")
             if n.id in seen:
                 raise GenomeError(f"duplicate node id {fmt_id(n.id)}")
             seen.add(n.id)
@@ -204,17 +214,14 @@ class Genome:
             for end, gid in (("source", l.source), ("target", l.target)):
                 if gid not in seen:
                     raise GenomeError(f"link {fmt_id(l.id)} has dangling {end} {fmt_id(gid)}")
-            if isinstance(l.weight, float) and not math.isfinite(l.weight):
-                raise GenomeError(f"link {fmt_id(l.id)} has non-finite weight {l.weight}")
-            check_number(l.weight, f"link {fmt_id(l.id)} weight")
-            if l.original_weight is not None:
-                check_number(l.original_weight, f"link {fmt_id(l.id)} original-weight")
-            _check_label(l.color_label, f"link {fmt_id(l.id)} color-label")
-            if l.bookends is not None:
-                if not isinstance(l.bookends, tuple) or len(l.bookends) != 3:
-                    raise GenomeError(f"link {fmt_id(l.id)} bookends must be three numbers: start, end, step")
-                for v in l.bookends:
-                    check_number(v, f"link {fmt_id(l.id)} bookends")
+            if not _number_ok(l.weight):
+                if isinstance(l.weight, float) and not math.isfinite(l.weight):
+                    raise GenomeError(f"link {fmt_id(l.id)} has non-finite weight {l.weight}")
+                _numbers((l.weight,), 1, lambda: f"link {fmt_id(l.id)} weight")
+            if l.original_weight is not None and not _number_ok(l.original_weight):
+                _numbers((l.original_weight,), 1, lambda: f"link {fmt_id(l.id)} original-weight")
+            _check_label(l.color_label, lambda: f"link {fmt_id(l.id)} color-label")
+            _numbers(l.bookends, 3, lambda: f"link {fmt_id(l.id)} bookends (start, end, step)")
             if kinds[l.target] == "in":
                 raise GenomeError(f"link {fmt_id(l.id)} feeds input node {fmt_id(l.target)}")
         self.topological_order()

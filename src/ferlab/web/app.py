@@ -206,18 +206,13 @@ def create_app(db_path=None, allowed_hosts=LOOPBACK_HOSTS) -> FastAPI:
     async def import_genome(request: Request, name: str = Query("import", max_length=100),
                             seed: int | None = Query(None, ge=0, le=SEED_MAX),
                             strength: float = Query(1.0, ge=0.0, le=MAX_STRENGTH)):
-        data = bytearray()
-        async for chunk in request.stream():  # capped as it arrives: no Content-Length needed
-            data += chunk
-            if len(data) > MAX_UPLOAD:
-                return JSONResponse({"detail": f"genome file is larger than {MAX_UPLOAD} bytes"},
-                                    status_code=413)
+        data = await request.body()  # the Guard has already capped it at MAX_UPLOAD, on the stream
         if not data:
             raise GenomeError("genome file is empty")
         from starlette.concurrency import run_in_threadpool
 
         # Parsing a few MB of XML takes a while: never on the event loop.
-        genome = await run_in_threadpool(parse_genome, bytes(data), _safe_name(name))
+        genome = await run_in_threadpool(parse_genome, data, _safe_name(name))
         sid = await run_in_threadpool(breeder.start_from_genome, genome, seed, strength)
         return await run_in_threadpool(store.session_state, sid)
 
