@@ -62,8 +62,11 @@ def check_id(gid, what: str) -> GeneId:
 
 
 def _number_ok(x) -> bool:
-    return (not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x)
-            and abs(x) <= MAX_WEIGHT)
+    # One chained comparison (NaN and ±inf fail it): this runs for every link of every child.
+    try:
+        return -MAX_WEIGHT <= x <= MAX_WEIGHT
+    except TypeError:
+        return False
 
 
 def _numbers(values, count: int, what) -> None:
@@ -72,8 +75,12 @@ def _numbers(values, count: int, what) -> None:
     every bred child, so the messages must cost nothing when all is well)."""
     if values is None:
         return
-    if isinstance(values, tuple) and len(values) == count and all(_number_ok(v) for v in values):
-        return
+    try:
+        if isinstance(values, tuple) and len(values) == count and all(
+                -MAX_WEIGHT <= v <= MAX_WEIGHT for v in values):
+            return
+    except TypeError:
+        pass
     raise GenomeError(f"{what()} must be {count} finite number(s) with |value| <= {MAX_WEIGHT:g}, "
                       f"got {str(values)[:60]}")
 
@@ -187,9 +194,13 @@ class Genome:
                     or not all(isinstance(c, int) and 0 <= c <= 255 for c in b.color)):
                 raise GenomeError(f"button {b.id} colour must be three integers 0..255, got {str(b.color)[:60]}")
         seen: set[GeneId] = set()
+        M = MAX_WEIGHT
         for n in self.nodes:
-            _check_label(n.color_label, lambda: f"node {fmt_id(n.id)} color-label")
-            _numbers(n.position, 2, lambda: f"node {fmt_id(n.id)} position")
+            if n.color_label.__class__ is not int or not 0 <= n.color_label < MAX_GENE_ID:
+                _check_label(n.color_label, lambda: f"node {fmt_id(n.id)} color-label")
+            p = n.position
+            if p is not None and not (p.__class__ is tuple and len(p) == 2 and -M <= p[0] <= M and -M <= p[1] <= M):
+                _numbers(p, 2, lambda: f"node {fmt_id(n.id)} position")
             if n.id in seen:
                 raise GenomeError(f"duplicate node id {fmt_id(n.id)}")
             seen.add(n.id)
@@ -220,8 +231,10 @@ class Genome:
                 _numbers((l.weight,), 1, lambda: f"link {fmt_id(l.id)} weight")
             if l.original_weight is not None and not _number_ok(l.original_weight):
                 _numbers((l.original_weight,), 1, lambda: f"link {fmt_id(l.id)} original-weight")
-            _check_label(l.color_label, lambda: f"link {fmt_id(l.id)} color-label")
-            _numbers(l.bookends, 3, lambda: f"link {fmt_id(l.id)} bookends (start, end, step)")
+            if l.color_label.__class__ is not int or not 0 <= l.color_label < MAX_GENE_ID:
+                _check_label(l.color_label, lambda: f"link {fmt_id(l.id)} color-label")
+            if l.bookends is not None:
+                _numbers(l.bookends, 3, lambda: f"link {fmt_id(l.id)} bookends (start, end, step)")
             if kinds[l.target] == "in":
                 raise GenomeError(f"link {fmt_id(l.id)} feeds input node {fmt_id(l.target)}")
         self.topological_order()
