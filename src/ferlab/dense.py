@@ -231,6 +231,7 @@ class DenseCPPN:
             origin = None
         return cls(arch, tuple(kernels), origin, meta={"name": Path(path).stem})
 
+
 def forward(arch: Arch, kernels, x, xp=np, keep: bool = False):
     """Inputs (P, 4) -> raw outputs (P, 3); with ``keep`` also every layer's (P, n) values."""
     spans = arch.spans()

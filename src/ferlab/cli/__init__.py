@@ -32,6 +32,7 @@ def error_message(e: BaseException) -> str | None:
     or None for a bug (which keeps its traceback)."""
     import sqlite3
     import zipfile
+    import zlib
 
     from ferlab.store import StoreError
 
@@ -50,8 +51,8 @@ def error_message(e: BaseException) -> str | None:
         return f"{e.strerror}: {e.filename}"
     if type(e).__name__ == "DecompressionBombError":
         return f"image is too large: {text}"
-    if isinstance(e, (CLIError, ValueError, IndexError, OSError, zipfile.BadZipFile, StoreError,
-                      sqlite3.Error, UnicodeError)):
+    if isinstance(e, (CLIError, ValueError, IndexError, OSError, EOFError, zipfile.BadZipFile,
+                      zlib.error, StoreError, sqlite3.Error, UnicodeError)):
         return text or type(e).__name__
     return None
 

@@ -74,7 +74,6 @@ def register(sub) -> None:
 
 def _load(path):
     from ferlab.files import load_any
-
     from ferlab.genome import Genome
     from ferlab.limits import check_compiled
 

@@ -171,9 +171,8 @@ def render_any(obj, res, window=None, max_values: int | None = None):
 def save_png(rgb, path) -> Path:
     from PIL import Image
 
-    from ferlab.colour import to_bytes
-
     from ferlab.atomic import write_with
+    from ferlab.colour import to_bytes
 
     return write_with(path, lambda t: Image.fromarray(to_bytes(rgb)).save(t, format="PNG"))
 
@@ -193,16 +192,14 @@ def cmd_render(args) -> int:
 
 
 def cmd_layerize(args) -> int:
+    from ferlab.cli import CLIError, check_output
     from ferlab.layerize import layerize
     from ferlab.picbreeder import load_genome
-
-    from ferlab.cli import CLIError, check_output
 
     if args.target.lower().endswith(".npz"):
         raise CLIError("layerize takes a genome (.zip/.xml/.json), not a dense .npz")
     out = _out(args, ".npz")
-    if out.suffix != ".npz":
-        out = check_output(out.with_name(out.name + ".npz"))
+    out = check_output(out if out.suffix == ".npz" else out.with_name(out.name + ".npz"))
     net = layerize(load_genome(args.target))
     out = net.save(out)
     print(f"{out}  arch {net.arch}  ({net.arch.n_params} weights)")

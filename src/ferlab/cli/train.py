@@ -75,12 +75,9 @@ def read_reference(path):
 
 
 def run(args) -> int:
-    import numpy as np
-
     from ferlab.cli import CLIError
     from ferlab.train import (Recipe, TrainingDiverged, TrainingInterrupted, get_recipe,
                               load_checkpoint, save_outputs, train)
-
     from ferlab.train.outputs import OUTPUT_FILES
 
     out = Path(args.output)
