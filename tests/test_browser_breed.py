@@ -4,90 +4,20 @@ Drives Debian's chromium through Playwright against `ferlab serve` on a free 127
 """
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from browser import ARGS, CHROMIUM, Server, _need
+from browser import wait_generation as _wait_generation
 
 from ferlab.picbreeder import load_genome
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _need(ok: bool, msg: str):
-    if not ok:
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`ferlab serve` in a subprocess; always killed by :meth:`stop`."""
-
-    def __init__(self, db: Path, home: Path):
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "XDG_DATA_HOME": str(home)}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ferlab", "serve", "--port", str(self.port), "--db", str(db)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.time() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")
-            try:
-                with urllib.request.urlopen(self.base + "/api/health", timeout=2) as r:
-                    if json.loads(r.read()) == {"ok": True}:
-                        return
-            except OSError:
-                pass
-            if time.time() > deadline:
-                self.stop()
-                raise RuntimeError("server did not become healthy in 60 s")
-            time.sleep(0.1)
-
-    def get(self, path: str):
-        with urllib.request.urlopen(self.base + path, timeout=10) as r:
-            return json.loads(r.read())
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.stderr:
-            self.proc.stderr.close()
-
-
-def _wait_generation(page, n: int):
-    page.wait_for_function(
-        f"document.getElementById('generation').textContent === 'Generation {n}'", timeout=20000)
-    page.wait_for_function(
-        "[...document.querySelectorAll('#grid img')].length === 15 && "
-        "[...document.querySelectorAll('#grid img')].every(i => i.complete && i.naturalWidth === 128)",
-        timeout=20000)
 
 
 def _tile_keys(page):

@@ -107,7 +107,7 @@ def test_image_targets_past_the_size_limit(work, capsys):
     (["metrics", "good.json", "--seed", str(2**70)], "out of range"),
     (["render", "good.json", "--res", "99999999999999999999999", "-o", "keep.png"], "out of range"),
     (["sweep", "good.json", "-o", "s.png", "--span", "inf"], "span"),
-    (["train", "good.json", "-o", "run", "--arch", "256;sin:4096", "--steps", "2"], "limit"),
+    (["train", "good.json", "-o", "run", "--arch", "256;sin:4096", "--steps", "2"], "at most"),
 ])
 def test_numbers_out_of_range(work, capsys, argv, fragment):
     _fails_cleanly(argv, capsys, work, fragment)

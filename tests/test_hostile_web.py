@@ -19,7 +19,7 @@ from ferlab.genome import MAX_GENE_ID  # noqa: E402
 from ferlab.picbreeder import genome_to_xml  # noqa: E402
 from ferlab.web import create_app  # noqa: E402
 from ferlab.web.guard import Guard  # noqa: E402
-from hostile_inputs import chain, json_bytes, small_json, small_xml, zipped  # noqa: E402
+from hostile_inputs import chain, json_bytes, npz_claiming, small_json, small_xml, zipped  # noqa: E402
 
 BASE = "http://127.0.0.1:8765"
 IMPORT = "/api/sessions/import"
@@ -241,3 +241,11 @@ def test_a_slow_header_flood_does_not_stop_health(tmp_path):
         server.should_exit = True
         thread.join(timeout=10)
         app.state.store.close()
+
+
+def test_forged_network_files_are_4xx(client):
+    before = client.store.counts()
+    for body, fragment in [(npz_claiming((10_000_000_000,)), "claims"), (npz_claiming((3,), "|O"), "objects")]:
+        _error(client.post("/api/nets/import", content=body), 400, fragment)
+    _error(client.post("/api/nets/import", content=b"x", headers={"Origin": "http://evil.example"}), 403, "cross-origin")
+    assert client.store.counts() == before

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import numpy as np
@@ -282,3 +283,209 @@ def test_serve_command_rejects_a_bad_port(capsys):
     assert main(["serve", "--port", "70000"]) == 2
     err = capsys.readouterr().err
     assert "ferlab serve: error: port must be in 1..65535" in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------- issue 12: explorer and breed UX
+def _import(client, path, name="g"):
+    r = client.post(f"/api/sessions/import?name={name}", content=path.read_bytes())
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_graph_shows_cppnx_labels_not_placeholders(client, shared):
+    """CPPN-X writes <text>""</text> on every link; the label is the link's button's text."""
+    from conftest import CPPNX_NAMES
+
+    for name in CPPNX_NAMES:
+        path = shared / "picbreeder" / "cppnx" / f"{name}.xml"
+        g = load_genome(path)
+        key = _keys(_import(client, path, name))[0]
+        graph = client.get(f"/api/genomes/{key}/graph").json()
+        assert graph["name"] == name and graph["positions"] is True
+        by_id = {b.id: b for b in g.buttons}
+        for l, gl in zip(g.links, graph["links"]):
+            assert gl["text"] == (by_id[l.color_label].text if l.color_label in by_id else ""), (name, gl)
+            assert gl["group"] == l.color_label and gl["bookends"] == list(l.bookends)
+        assert all('""' not in x["text"] for x in graph["links"] + graph["nodes"])
+        used = {l.color_label for l in g.links} | {n.color_label for n in g.nodes}
+        assert [x["text"] for x in graph["groups"]] == [b.text for b in g.buttons if b.id in used]
+        assert all(re.fullmatch(r"#[0-9a-f]{6}", x["color"]) for x in graph["groups"])
+        assert client.get(f"/api/genomes/{key}").json()["name"] == name
+
+
+def test_strength_zero_is_crossover_only_and_keep_parents(client):
+    st = _start(client, seed=4)
+    sid, scr = st["session"], st["screen"]["id"]
+    parent = _keys(st)[3]
+    r = client.post(f"/api/sessions/{sid}/evolve", json={"screen": scr, "parents": [parent], "strength": 0.0, "seed": 1})
+    _, pg = client.store.genome(parent)
+    for k in _keys(r.json()):
+        _, kid = client.store.genome(k)
+        assert kid.weights == pg.weights and [n.activation for n in kid.nodes] == [n.activation for n in pg.nodes]
+        assert kid.parents == (pg.id,)
+    # keep_parents: the selected genomes open the next screen unchanged; the rest are children.
+    two = _keys(st)[5:7]
+    st2 = client.post(f"/api/sessions/{sid}/evolve",
+                      json={"screen": scr, "parents": two, "keep_parents": True, "seed": 2}).json()
+    assert _keys(st2)[:2] == two and len(set(_keys(st2))) == 15
+    assert st2["history"][-1]["parents"] == sorted(two, key=lambda k: client.store.genome(k)[0])
+    # The tree keeps every screen (the first branch survives going back and breeding again).
+    tree = st2["tree"]
+    assert len(tree) == 3 and sorted(t["prev"] or 0 for t in tree) == [0, scr, scr]
+
+
+def test_tags_search_sort_paging_and_session_summary(client):
+    st = _start(client, seed=6)
+    sid = st["session"]
+    titles = ["Red moth", "blue fish", "Green moth", "Skull%", "under_score"]
+    for k, t in zip(_keys(st), titles):
+        r = client.post(f"/api/sessions/{sid}/publish",
+                        json={"genome": k, "title": t, "tags": ["Moth " if "moth" in t.lower() else "other", "all"]})
+        assert r.status_code == 201, r.text
+    assert r.json()["tags"] == ["all", "other"]
+    g = lambda q: client.get(f"/api/gallery?{q}").json()  # noqa: E731
+    assert [i["title"] for i in g("q=MOTH")["images"]] == ["Green moth", "Red moth"]
+    assert g("q=moth")["total"] == 2 and g("tag=moth")["total"] == 2 and g("tag=all")["total"] == 5
+    assert [i["title"] for i in g("q=%25")["images"]] == ["Skull%"]  # LIKE wildcards are literal
+    assert [i["title"] for i in g("q=_")["images"]] == ["under_score"]
+    assert [i["title"] for i in g("sort=title")["images"]] == ["blue fish", "Green moth", "Red moth", "Skull%", "under_score"]
+    assert [i["title"] for i in g("sort=old&limit=2&offset=2")["images"]] == ["Green moth", "Skull%"]
+    page = g("limit=2&offset=4")
+    assert page["total"] == 5 and len(page["images"]) == 1 and page["offset"] == 4
+    _error(client.get("/api/gallery?sort=random"), 422, "sort")
+    before = client.store.counts()
+    _error(client.post(f"/api/sessions/{sid}/publish", json={"genome": _keys(st)[9], "title": "t", "tags": ["<b>"]}),
+           400, "tag")
+    _error(client.post(f"/api/sessions/{sid}/publish", json={"genome": _keys(st)[9], "title": "t",
+                                                             "tags": [f"t{i}" for i in range(9)]}), 422, "tags")
+    assert client.store.counts() == before
+    other = _start(client, seed=7)
+    s = client.post("/api/sessions/summary", json={"ids": [sid, "bad id!", "Q" * 22, other["session"]]}).json()
+    assert [x["session"] for x in s["sessions"]] == [sid, other["session"]]
+    assert s["sessions"][0]["generation"] == 0 and s["sessions"][0]["key"] == _keys(st)[0]
+    _error(client.post("/api/sessions/summary", json={"ids": ["x"] * 51}), 422, "ids")
+
+
+def test_scan_node_export_and_breed_edited(client, shared):
+    from ferlab.web.imaging import scan_values
+
+    path = shared / "picbreeder" / "cppnx" / "576_Skull.xml"
+    g = load_genome(path)
+    key = _keys(_import(client, path, "576_Skull"))[0]
+    link, other = "576:224", fmt_id(g.links[0].id)
+    edits = {other: 0.5}
+    r = client.post(f"/api/genomes/{key}/scan", json={"weights": edits, "link": link, "res": 16,
+                                                      "start": -3, "end": 3, "step": 0.5})
+    sprite = _png(r)
+    values = [float(v) for v in r.headers["x-values"].split(",")]
+    assert values == pytest.approx(list(np.arange(-3, 3.01, 0.5))) and sprite.shape == (16 * 13, 16, 3)
+    for i in (0, 7, 12):  # each frame is the edited genome with the link at that value
+        want = _png(client.post(f"/api/genomes/{key}/render", json={"res": 16, "weights": {**edits, link: values[i]}}))
+        assert np.mean(np.abs(sprite[16 * i:16 * (i + 1)].astype(int) - want)) < 0.1
+    for fmt, n in (("png", 24), ("webp", 24)):
+        a = client.post(f"/api/genomes/{key}/scan", json={"link": link, "res": 16, "step": 0.5, "format": fmt})
+        im = Image.open(io.BytesIO(a.content))
+        assert a.headers["content-type"] == f"image/{fmt}" and im.is_animated and im.n_frames == n
+        assert "576_Skull_scan_576_224" in a.headers["content-disposition"]
+    _error(client.post(f"/api/genomes/{key}/scan", json={"link": link, "step": 0.001}), 400, "limit")
+    _error(client.post(f"/api/genomes/{key}/scan", json={"link": link, "start": 2, "end": 1}), 400, "start < end")
+    _error(client.post(f"/api/genomes/{key}/scan", json={"link": link, "step": 0}), 422, "step")
+    _error(client.post(f"/api/genomes/{key}/scan", json={"link": "9:9"}), 400, "no link")
+    _error(client.post(f"/api/genomes/{key}/scan", json={"link": link, "format": "gif"}), 422, "format")
+    assert len(scan_values(-3, 3, 0.1)) == 61 and list(scan_values(0, 1, 5)) == [0, 1]
+    # The sweep strip follows the slider: centred on the edited weight.
+    strip = _png(client.post(f"/api/genomes/{key}/sweep", json={"weights": {link: 1.0}, "link": link, "res": 16}))
+    mid = _png(client.post(f"/api/genomes/{key}/render", json={"res": 16, "weights": {link: 1.0}}))
+    assert np.mean(np.abs(strip[:, 2 * 18: 2 * 18 + 16].astype(int) - mid)) < 0.1
+    # A node's map large, with its value range.
+    n = client.post(f"/api/genomes/{key}/node", json={"node": "540:106", "res": 32})
+    m = render_genome(g, 32, nodes=True).node_maps[(540, 106)]
+    lo, hi = map(float, n.headers["x-range"].split(","))
+    assert _png(n).shape == (32, 32, 3) and lo == pytest.approx(m.min(), abs=1e-4) and hi == pytest.approx(m.max(), abs=1e-4)
+    _error(client.post(f"/api/genomes/{key}/node", json={"node": "1:1"}), 400, "no node")
+    # Export the edited genome in each format; it reads back with the edit and the labels.
+    for fmt, suffix in (("xml", ".xml"), ("cppnx", ".xml"), ("json", ".json")):
+        e = client.post(f"/api/genomes/{key}/export", json={"weights": {link: 1.25}, "format": fmt})
+        assert e.status_code == 200 and f'576_Skull_edited{suffix}"' in e.headers["content-disposition"]
+        back = parse_genome(e.content)
+        assert {fmt_id(l.id): l.weight for l in back.links}[link] == 1.25
+        assert [b.text for b in back.buttons] == [b.text for b in g.buttons]
+        assert (b"<cppn-data" in e.content[:200]) == (fmt == "cppnx")
+    _error(client.post(f"/api/genomes/{key}/export", json={"format": "pdf"}), 422, "format")
+    # Continue breeding from the edited genome.
+    before = client.store.counts()["sessions"]
+    b = client.post(f"/api/genomes/{key}/breed", json={"weights": {link: -2.0}})
+    assert b.status_code == 201 and client.store.counts()["sessions"] == before + 1
+    _, first = client.store.genome(_keys(b.json())[0])
+    assert {fmt_id(l.id): l.weight for l in first.links}[link] == -2.0
+
+
+def test_json_import_errors_name_the_item_not_python(client):
+    for body, frag in [(b'{"nodes": [1], "links": []}', "node 0 is not an object"),
+                       (b'{"nodes": [], "links": [null]}', "link 0 is not an object"),
+                       (b'{"nodes": [{"kind": "in"}], "links": []}', "missing field 'id'"),
+                       (b'{"nodes": [{"id": "1:1", "kind": "in", "position": 3}], "links": []}', "wrong type")]:
+        r = client.post("/api/sessions/import", content=body)
+        _error(r, 400, frag)
+        assert "subscriptable" not in r.text and "object has no" not in r.text
+
+
+def _npz(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def test_dense_layer_grid_api(client, shared):
+    from ferlab.dense import DenseCPPN
+    from ferlab.layerize import layerize
+
+    skull = load_genome(shared / "picbreeder" / "fer" / "skull.zip")
+    key = _keys(_import(client, shared / "picbreeder" / "fer" / "skull.zip", "skull"))[0]
+    net = layerize(skull)
+    grid = client.get(f"/api/dense/genome:{key}/grid").json()
+    assert grid["arch"] == str(net.arch) and grid["name"] == "skull"
+    assert [len(layer) for layer in grid["layers"]] == [4] + [net.arch.width] * net.arch.depth + [3]
+    # Origins name the genome link each weight came from.
+    k, r, c = next((k, r, c) for k, o in enumerate(net.origin) for (r, c), v in np.ndenumerate(o) if v >= 0)
+    assert grid["origin"][k][r][c] == fmt_id(skull.links[int(net.origin[k][r, c])].id)
+    assert grid["kernels"][k][r][c] == pytest.approx(float(net.kernels[k][r, c]), abs=1e-5)
+    sgd = DenseCPPN.load(shared / "reference" / "sgd_skull.npz")
+    up = client.post("/api/nets/import?name=sgd_skull", content=(shared / "reference" / "sgd_skull.npz").read_bytes())
+    assert up.status_code == 201, up.text
+    src = up.json()["source"]
+    assert client.get(f"/api/dense/{src}/grid").json()["origin"] is None
+    edit = [[5, 3, 7, 1.0]]
+    img = _png(client.post(f"/api/dense/{src}/render", json={"edits": edit, "res": 32}))
+    kernels = [np.array(x) for x in sgd.kernels]
+    kernels[5][3, 7] = 1.0
+    want = np.clip(sgd.with_kernels(kernels).render(32).image * 255, 0, 255).astype(np.uint8)
+    assert np.mean(np.abs(img.astype(int) - want)) < 0.5
+    neu = client.post(f"/api/dense/{src}/neurons", json={"edits": edit, "res": 16}).json()
+    assert [len(x) for x in neu["maps"]] == [4] + [22] * 12 + [3]
+    changed = [L for L, layer in enumerate(neu["change"]) for v in layer if v > 1e-6]
+    assert changed and min(changed) == 6  # kernel 5 feeds layer 6: nothing upstream moves
+    assert client.post(f"/api/dense/{src}/neurons", json={"res": 16}).json()["change"] is None
+    strip = _png(client.post(f"/api/dense/{src}/sweep", json={"weight": [5, 3, 7], "res": 16}))
+    assert strip.shape == (16, 5 * 16 + 4 * 2, 3)
+    # Bad input: one line, 4xx, nothing stored.
+    before = client.store.counts()
+    arch = np.array("1;sin:2")
+    bad = [(b"not a zip", 400, "not an .npz"),
+           (_npz(kernel_0=np.zeros((4, 2))), 400, "no 'arch'"),
+           (_npz(arch=arch, kernel_0=np.zeros((4, 2))), 400, "lacks kernel_1"),
+           (_npz(arch=arch, kernel_0=np.zeros((4, 3)), kernel_1=np.zeros((2, 3))), 400, "shape"),
+           (_npz(arch=np.array("200;sin:4000"), kernel_0=np.zeros((4, 1))), 400, "at most"),
+           (_npz(arch=np.array("nonsense")), 400, "architecture"),
+           (_npz(arch=arch, kernel_0=np.full((4, 2), np.nan), kernel_1=np.zeros((2, 3))), 400, "non-finite"),
+           (b"", 400, "empty")]
+    bomb = io.BytesIO()  # 9 MB of zeros deflate to ~9 kB: refused before inflating
+    np.savez_compressed(bomb, arch=arch, kernel_0=np.zeros(9_000_000, np.uint8))
+    bad.append((bomb.getvalue(), 400, "uncompressed"))
+    for body, status, frag in bad:
+        _error(client.post("/api/nets/import", content=body), status, frag)
+    assert client.store.counts() == before
+    _error(client.post(f"/api/dense/{src}/render", json={"edits": [[99, 0, 0, 1.0]]}), 400, "outside")
+    _error(client.post(f"/api/dense/{src}/render", json={"edits": [[0, 0, 0, "x"]]}), 422, "edits")
+    _error(client.get("/api/dense/nope:x/grid"), 404, "genome:KEY")
+    _error(client.get(f"/api/dense/net:{'Q' * 22}/grid"), 404, "no such network")

@@ -59,7 +59,7 @@ class Arch:
         if not 1 <= self.width <= 4096:
             raise ArchError(f"architecture width must be 1..4096, got {self.width}")
         if self.n_params > MAX_PARAMS:
-            raise ArchError(f"architecture {self} has {self.n_params} weights; the limit is {MAX_PARAMS}")
+            raise ArchError(f"architecture {self} has {self.n_params} weights; ferlab takes at most {MAX_PARAMS}")
 
     def __str__(self) -> str:
         return f"{self.depth};" + ",".join(f"{n}:{c}" for n, c in self.groups)

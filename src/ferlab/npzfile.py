@@ -6,6 +6,7 @@ member's zip entry and ``.npy`` header are checked against limits before any arr
 """
 from __future__ import annotations
 
+import io
 import zipfile
 from math import prod
 from pathlib import Path
@@ -38,12 +39,20 @@ def _member_nbytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
     return prod(shape) * dtype.itemsize
 
 
-def check_npz(path, max_bytes: int = MAX_NPZ_BYTES) -> None:
-    """Raise NpzError unless ``path`` is a complete .npz whose arrays fit in ``max_bytes``."""
-    path = Path(path)
-    name = path.name
+def _source(source):
+    """(what zipfile/np.load open, a name for messages): a path, or .npz bytes."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return io.BytesIO(bytes(source)), ".npz data"
+    path = Path(source)
     if path.is_dir():
         raise NpzError(f"{path} is a folder, not an .npz file")
+    return path, path.name
+
+
+def check_npz(source, max_bytes: int = MAX_NPZ_BYTES) -> None:
+    """Raise NpzError unless ``source`` (a path or the file's bytes) is a complete .npz whose
+    arrays fit in ``max_bytes``."""
+    path, name = _source(source)
     try:
         with zipfile.ZipFile(path) as zf:
             members = zf.infolist()
@@ -73,11 +82,12 @@ def check_npz(path, max_bytes: int = MAX_NPZ_BYTES) -> None:
         raise NpzError(f"cannot read {name} as .npz: {str(e)[:120] or type(e).__name__}") from None
 
 
-def load_npz(path, max_bytes: int = MAX_NPZ_BYTES) -> dict[str, np.ndarray]:
-    """Every array of a checked .npz, read into memory (no pickles)."""
-    check_npz(path, max_bytes)
+def load_npz(source, max_bytes: int = MAX_NPZ_BYTES) -> dict[str, np.ndarray]:
+    """Every array of a checked .npz (a path or the file's bytes), read into memory (no pickles)."""
+    check_npz(source, max_bytes)
+    path, name = _source(source)
     try:
-        with np.load(Path(path), allow_pickle=False) as z:
+        with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, MemoryError) as e:
-        raise NpzError(f"cannot read {Path(path).name} as .npz: {str(e)[:120] or type(e).__name__}") from None
+        raise NpzError(f"cannot read {name} as .npz: {str(e)[:120] or type(e).__name__}") from None

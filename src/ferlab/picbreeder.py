@@ -342,6 +342,12 @@ def genome_from_json(data) -> Genome:
         raise GenomeError(f"genome has {len(data['nodes'])} nodes; the limit is {MAX_NODES}")
     if len(links_in) > MAX_LINKS:
         raise GenomeError(f"genome has {len(links_in)} links; the limit is {MAX_LINKS}")
+    for what, items in (("node", data["nodes"]), ("link", links_in), ("button", data.get("buttons", []))):
+        if not isinstance(items, list):
+            raise GenomeError(f"JSON genome '{what}s' must be a list")
+        bad = next((k for k, it in enumerate(items) if not isinstance(it, dict)), None)
+        if bad is not None:  # else Python's own TypeError text would reach the user
+            raise GenomeError(f"JSON genome {what} {bad} is not an object")
     try:
         nodes = tuple(Node(parse_id(n["id"]), str(n["kind"]), str(n.get("activation", "identity")),
                            str(n.get("label", "")), int(n.get("color_label", 0)),
@@ -361,7 +367,9 @@ def genome_from_json(data) -> Genome:
     except GenomeError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
-        raise GenomeError(f"bad JSON genome: missing or malformed field {str(e)[:80]}") from None
+        if isinstance(e, KeyError):
+            raise GenomeError(f"bad JSON genome: missing field {e.args[0]!r}") from None
+        raise GenomeError("bad JSON genome: a field has the wrong type or value") from None
     return Genome(nodes, links, buttons, gid, parents, meta)
 
 

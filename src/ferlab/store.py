@@ -30,6 +30,11 @@ from ferlab.picbreeder import genome_from_json, genome_to_json
 SCHEMA_VERSION = 1
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_TITLE = 200
+MAX_TAGS = 8
+MAX_TAG = 32
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9 _-]*$")
+#: Gallery orders by name: newest first, oldest first, title A-Z.
+GALLERY_SORTS = {"new": "ga.id DESC", "old": "ga.id ASC", "title": "ga.title COLLATE NOCASE ASC, ga.id DESC"}
 #: How far up a genome's ancestry publishing looks for the image it descends from.
 MAX_LINEAGE_DEPTH = 100_000
 
@@ -93,6 +98,19 @@ CREATE TABLE IF NOT EXISTS gallery(
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS gallery_parent ON gallery(parent);
+CREATE TABLE IF NOT EXISTS gallery_tags(
+    image INTEGER NOT NULL REFERENCES gallery(id),
+    tag TEXT NOT NULL,
+    PRIMARY KEY(image, tag)
+);
+CREATE INDEX IF NOT EXISTS gallery_tags_tag ON gallery_tags(tag);
+CREATE TABLE IF NOT EXISTS nets(
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    body BLOB NOT NULL,
+    created REAL NOT NULL
+);
 """
 
 
@@ -134,6 +152,26 @@ def default_db_path() -> Path:
 def new_token() -> str:
     """An unguessable id (128 random bits, URL-safe)."""
     return secrets.token_urlsafe(16)
+
+
+def clean_tags(tags) -> list[str]:
+    """Lower-case, trimmed, de-duplicated tags; StoreError names the first bad one."""
+    out: list[str] = []
+    for t in tags or ():
+        t = " ".join(str(t).lower().split())
+        if not t:
+            continue
+        if len(t) > MAX_TAG or not TAG_RE.match(t):
+            raise StoreError(f"tag {t[:40]!r} must be 1-{MAX_TAG} letters, digits, spaces, _ or -")
+        if t not in out:
+            out.append(t)
+    if len(out) > MAX_TAGS:
+        raise StoreError(f"{len(out)} tags; the limit is {MAX_TAGS}")
+    return out
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def check_token(token: str, what: str) -> str:
@@ -350,6 +388,14 @@ class Store:
                                 "parents": [p["key"] for p in parents]})
                 sid_ = r["prev"]
             history.reverse()
+            # Every screen of the session, so the page can draw the tree and redo.
+            tree = [{"screen": r["id"], "prev": r["prev"], "generation": r["generation"],
+                     "parents": r["parents"].split(",") if r["parents"] else []}
+                    for r in db.execute(
+                        "SELECT s.id, s.prev, s.generation, (SELECT group_concat(g.key) FROM"
+                        " (SELECT g.key FROM screen_parents sp JOIN genomes g ON g.id = sp.genome"
+                        "  WHERE sp.screen = s.id ORDER BY g.id) g) AS parents"
+                        " FROM screens s WHERE s.session=? ORDER BY s.id LIMIT 5000", (sid,))]
             kids = self.screen_genomes(cur["id"], db)
             published = {r["genome"]: r["id"] for r in db.execute(
                 "SELECT g.genome, g.id FROM gallery g JOIN screen_genomes sg ON sg.genome = g.genome"
@@ -359,6 +405,7 @@ class Store:
                 "branch": s["branch"],
                 "colour": bool(s["colour"]),
                 "origin_image": s["origin_image"],
+                "updated": s["updated"],
                 "screen": {
                     "id": cur["id"], "generation": cur["generation"], "prev": cur["prev"],
                     "strength": cur["strength"], "seed": cur["seed"],
@@ -366,7 +413,28 @@ class Store:
                                  "image": published.get(k["id"])} for k in kids],
                 },
                 "history": history,
+                "tree": tree,
             }
+
+    def sessions_summary(self, sids: Sequence[str]) -> list[dict]:
+        """What a session list shows for each existing id: generation, time, first thumbnail.
+
+        Unknown or malformed ids are left out (the list lives in the browser and may be stale).
+        """
+        out = []
+        with self.read() as db:
+            for sid in sids:
+                if not isinstance(sid, str) or not TOKEN_RE.match(sid):
+                    continue
+                r = db.execute(
+                    "SELECT s.id, s.updated, s.colour, c.generation, (SELECT COUNT(*) FROM screens"
+                    " WHERE session = s.id) AS screens, (SELECT g.key FROM screen_genomes sg JOIN genomes g"
+                    " ON g.id = sg.genome WHERE sg.screen = c.id ORDER BY sg.slot LIMIT 1) AS key"
+                    " FROM sessions s JOIN screens c ON c.id = s.current WHERE s.id=?", (sid,)).fetchone()
+                if r is not None:
+                    out.append({"session": r["id"], "updated": r["updated"], "colour": bool(r["colour"]),
+                                "generation": r["generation"], "screens": r["screens"], "key": r["key"]})
+        return out
 
     def evolve_source(self, sid: str, screen_id: int, keys: Sequence[str]):
         """What breeding needs: (session row, [(genome row id, genome)] of the chosen parents).
@@ -415,8 +483,9 @@ class Store:
             db.execute("UPDATE sessions SET current=?, updated=? WHERE id=?", (int(screen_id), time.time(), sid))
 
     # -- gallery ---------------------------------------------------------------------------
-    def publish(self, sid: str, key: str, title: str) -> int:
+    def publish(self, sid: str, key: str, title: str, tags: Sequence[str] = ()) -> int:
         """Publish a genome shown in this session; returns the new image id."""
+        tags = clean_tags(tags)
         title = (title or "").strip()
         if not title:
             raise StoreError("a published image needs a title")
@@ -444,21 +513,39 @@ class Store:
                 " ORDER BY anc.depth, gallery.id LIMIT 1", (gid, MAX_LINEAGE_DEPTH)).fetchone()
             cur = db.execute("INSERT INTO gallery(genome, title, parent, session, created) VALUES(?,?,?,?,?)",
                              (gid, title, parent[0] if parent else None, sid, time.time()))
+            db.executemany("INSERT INTO gallery_tags(image, tag) VALUES(?,?)", [(cur.lastrowid, t) for t in tags])
             return cur.lastrowid
 
     def _image_dict(self, r) -> dict:
         return {"id": r["id"], "title": r["title"], "parent": r["parent"], "key": r["key"],
-                "nodes": r["n_nodes"], "links": r["n_links"], "created": r["created"]}
+                "nodes": r["n_nodes"], "links": r["n_links"], "created": r["created"],
+                "tags": r["tags"].split(",") if r["tags"] else []}
 
-    _IMAGE_SQL = ("SELECT ga.id, ga.title, ga.parent, ga.created, g.key, g.n_nodes, g.n_links"
+    _IMAGE_SQL = ("SELECT ga.id, ga.title, ga.parent, ga.created, g.key, g.n_nodes, g.n_links,"
+                  " (SELECT group_concat(tag) FROM (SELECT tag FROM gallery_tags WHERE image = ga.id"
+                  "  ORDER BY tag)) AS tags"
                   " FROM gallery ga JOIN genomes g ON g.id = ga.genome")
 
-    def gallery(self, limit: int = 60, offset: int = 0) -> dict:
+    def gallery(self, limit: int = 60, offset: int = 0, q: str = "", sort: str = "new", tag: str = "") -> dict:
+        """One page of the gallery; ``q`` matches titles and tags (case-insensitive)."""
+        if sort not in GALLERY_SORTS:
+            raise StoreError(f"sort must be one of {', '.join(GALLERY_SORTS)}")
+        where, args = [], []
+        q = " ".join((q or "").split())
+        if q:
+            where.append("(ga.title LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM gallery_tags t"
+                         " WHERE t.image = ga.id AND t.tag LIKE ? ESCAPE '\\'))")
+            args += [_like(q), _like(q.lower())]
+        if tag:
+            where.append("EXISTS (SELECT 1 FROM gallery_tags t WHERE t.image = ga.id AND t.tag = ?)")
+            args.append(" ".join(tag.lower().split()))
+        cond = (" WHERE " + " AND ".join(where)) if where else ""
         with self.read() as db:
-            total = db.execute("SELECT COUNT(*) FROM gallery").fetchone()[0]
-            rows = db.execute(self._IMAGE_SQL + " ORDER BY ga.id DESC LIMIT ? OFFSET ?",
-                              (int(limit), int(offset))).fetchall()
-            return {"total": total, "images": [self._image_dict(r) for r in rows]}
+            total = db.execute("SELECT COUNT(*) FROM gallery ga" + cond, args).fetchone()[0]
+            rows = db.execute(self._IMAGE_SQL + cond + f" ORDER BY {GALLERY_SORTS[sort]} LIMIT ? OFFSET ?",
+                              (*args, int(limit), int(offset))).fetchall()
+            return {"total": total, "offset": int(offset), "limit": int(limit),
+                    "images": [self._image_dict(r) for r in rows]}
 
     def image(self, image_id: int) -> dict:
         """One published image with its lineage: ancestors (root first) and descendants."""
@@ -479,7 +566,8 @@ class Store:
             desc = db.execute(
                 "WITH RECURSIVE d(id, depth) AS (SELECT id, 1 FROM gallery WHERE parent=?"
                 " UNION SELECT ga.id, d.depth + 1 FROM gallery ga JOIN d ON ga.parent = d.id WHERE d.depth < 1000)"
-                " SELECT d.depth, ga.id, ga.title, ga.parent, ga.created, g.key, g.n_nodes, g.n_links"
+                " SELECT d.depth, ga.id, ga.title, ga.parent, ga.created, g.key, g.n_nodes, g.n_links,"
+                " (SELECT group_concat(tag) FROM (SELECT tag FROM gallery_tags WHERE image = ga.id ORDER BY tag)) AS tags"
                 " FROM d JOIN gallery ga ON ga.id = d.id JOIN genomes g ON g.id = ga.genome"
                 " ORDER BY d.depth, ga.id LIMIT 500", (row["id"],)).fetchall()
             out["ancestors"] = ancestors
@@ -493,6 +581,23 @@ class Store:
         if row is None:
             raise NotFound(f"no such image {image_id}")
         return row["id"], row["key"]
+
+    # -- dense networks (.npz uploads for the explorer) -------------------------------------
+    def add_net(self, name: str, body: bytes) -> str:
+        """Keep an uploaded network's .npz bytes; returns its key."""
+        key = new_token()
+        with self.write() as db:
+            db.execute("INSERT INTO nets(key, name, body, created) VALUES(?,?,?,?)",
+                       (key, str(name)[:100], bytes(body), time.time()))
+        return key
+
+    def net(self, key: str) -> tuple[str, bytes]:
+        """(name, .npz bytes) of an uploaded network."""
+        check_token(key, "network")
+        row = self._conn().execute("SELECT name, body FROM nets WHERE key=?", (key,)).fetchone()
+        if row is None:
+            raise NotFound(f"no such network {key}")
+        return row["name"], bytes(row["body"])
 
     # -- checks ----------------------------------------------------------------------------
     def check(self) -> list[str]:
@@ -529,4 +634,4 @@ class Store:
     def counts(self) -> dict:
         conn = self._conn()
         return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-                for t in ("sessions", "screens", "genomes", "gallery")}
+                for t in ("sessions", "screens", "genomes", "gallery", "nets")}

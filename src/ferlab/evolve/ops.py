@@ -200,7 +200,7 @@ def add_link(genome: Genome, rng: np.random.Generator, innov: Innovations,
             return None
         pair = ok[int(rng.integers(len(ok)))]
     (lid,), innov = innov.take(1)
-    w = _clamp(rng.uniform(-1.0, 1.0) * WEIGHT_LIMIT * max(float(strength), 0.25) / 2.0)
+    w = _clamp(rng.uniform(-1.0, 1.0) * WEIGHT_LIMIT * float(strength) / 2.0)
     return replace(genome, links=genome.links + (Link(lid, pair[0], pair[1], w),)), innov
 
 
@@ -216,7 +216,7 @@ def add_node(genome: Genome, rng: np.random.Generator, innov: Innovations,
     old = genome.links[int(rng.integers(len(genome.links)))]
     (nid, l1, l2), innov = innov.take(3)
     act = NEW_ACTIVATIONS[int(rng.integers(len(NEW_ACTIVATIONS)))]
-    w2 = _clamp(rng.normal(0.0, max(float(strength), 0.25)))
+    w2 = _clamp(rng.normal(0.0, float(strength)))
     node = Node(nid, "hidden", act)
     links = genome.links + (Link(l1, old.source, nid, 1.0), Link(l2, nid, old.target, w2))
     return replace(genome, nodes=genome.nodes + (node,), links=links), innov
@@ -239,8 +239,11 @@ def mutate(genome: Genome, rng: np.random.Generator, innov: Innovations,
     """One mutation drawn by Picbreeder's weights; returns (child, counter, kind used).
 
     A structural mutation that cannot apply (e.g. no link left to add) falls back to a
-    weight change, so every call yields a changed child.
+    weight change, so every call yields a changed child. Strength 0 means no mutation at
+    all (kind ``"none"``): with several parents the screen is then crossover only.
     """
+    if float(strength) == 0.0:
+        return genome, innov, "none"
     names = [m for m, _ in MUTATIONS]
     p = np.array([w for _, w in MUTATIONS])
     kind = names[int(rng.choice(len(names), p=p / p.sum()))]
@@ -254,7 +257,7 @@ def mutate(genome: Genome, rng: np.random.Generator, innov: Innovations,
         out = None if g is None else (g, innov)
     if out is None:
         kind = "weights"
-        out = (perturb_weights(genome, rng, max(float(strength), 0.05)), innov)
+        out = (perturb_weights(genome, rng, float(strength)), innov)
     return out[0], out[1], kind
 
 

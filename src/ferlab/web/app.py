@@ -7,6 +7,7 @@ pool), since the work is numpy and SQLite, both of which release the GIL.
 from __future__ import annotations
 
 import base64
+import json
 import math
 import re
 from functools import lru_cache
@@ -18,13 +19,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from ferlab.evolve import MAX_STRENGTH, limit_blas_threads
 from ferlab.genome import Genome, GenomeError, fmt_id, parse_id
+from ferlab.layerize import layerize
 from ferlab.limits import MAX_VALUES, MAX_WEB_OPS, CostError, check_render
-from ferlab.picbreeder import genome_to_xml, parse_genome
+from ferlab.picbreeder import genome_to_json, genome_to_xml, parse_genome
 from ferlab.store import Store, StoreError
-from ferlab.web import imaging
+from ferlab.web import dense, imaging
 from ferlab.web.guard import LOOPBACK_HOSTS, Guard
 from ferlab.web.service import Breeder
 
@@ -33,11 +36,12 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_UPLOAD = 4 * 1024 * 1024
 #: Largest JSON body any other endpoint accepts.
 MAX_JSON = 256 * 1024
-IMPORT_PATH = "/api/sessions/import"
 MAX_RES = 2048
 MAX_LIVE_RES = 512
 TOKEN = r"^[A-Za-z0-9_-]{16,64}$"
 SEED_MAX = 2**63 - 1
+#: Endpoints that take a file body (up to MAX_UPLOAD) rather than JSON.
+UPLOADS = ("/api/sessions/import", "/api/nets/import")
 
 
 # ------------------------------------------------------------------------------------ payloads
@@ -58,6 +62,7 @@ class EvolveBody(_Strict):
     parents: list[Annotated[str, Field(pattern=TOKEN)]] = Field(min_length=1, max_length=15)
     strength: float = Field(1.0, ge=0.0, le=MAX_STRENGTH)
     seed: int | None = Field(None, ge=0, le=SEED_MAX)
+    keep_parents: bool = False
 
 
 class BackBody(_Strict):
@@ -67,11 +72,60 @@ class BackBody(_Strict):
 class PublishBody(_Strict):
     genome: str = Field(pattern=TOKEN)
     title: str = Field(min_length=1, max_length=200)
+    tags: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=8)
+
+
+class SummaryBody(_Strict):
+    ids: list[Annotated[str, Field(max_length=64)]] = Field(max_length=50)
 
 
 class RenderBody(_Strict):
     weights: dict[Annotated[str, Field(max_length=40)], float] = Field(default_factory=dict, max_length=50_000)
     res: int = Field(256, ge=16, le=MAX_LIVE_RES)
+
+
+class EditedBody(_Strict):
+    """A stored genome with some link weights changed in the explorer."""
+
+    weights: dict[Annotated[str, Field(max_length=40)], float] = Field(default_factory=dict, max_length=50_000)
+
+
+class LinkBody(EditedBody):
+    link: str = Field(max_length=40)
+    res: int = Field(96, ge=16, le=256)
+
+
+class NodeBody(EditedBody):
+    node: str = Field(max_length=40)
+    res: int = Field(256, ge=16, le=MAX_LIVE_RES)
+
+
+class ScanBody(LinkBody):
+    start: float = Field(-3.0, ge=-1e3, le=1e3)
+    end: float = Field(3.0, ge=-1e3, le=1e3)
+    step: float = Field(0.1, gt=0.0, le=1e3)
+    format: str = Field("sprite", pattern="^(sprite|png|webp)$")
+    fps: float = Field(12.0, ge=1.0, le=60.0)
+
+
+class ExportBody(EditedBody):
+    format: str = Field("xml", pattern="^(xml|cppnx|json)$")
+
+
+#: One dense weight set to a value: [kernel, row, column, value].
+DenseEdit = tuple[Annotated[int, Field(ge=0, le=4096)], Annotated[int, Field(ge=0, le=4096)],
+                  Annotated[int, Field(ge=0, le=4096)], float]
+
+
+class DenseBody(_Strict):
+    edits: list[DenseEdit] = Field(default_factory=list, max_length=1000)
+    res: int = Field(256, ge=8, le=MAX_LIVE_RES)
+
+
+class DenseSweepBody(DenseBody):
+    weight: tuple[Annotated[int, Field(ge=0, le=4096)], Annotated[int, Field(ge=0, le=4096)],
+                  Annotated[int, Field(ge=0, le=4096)]]
+    res: int = Field(96, ge=8, le=256)
 
 
 # ------------------------------------------------------------------------------------- helpers
@@ -93,11 +147,13 @@ def _parse_window(text: str | None):
     return tuple(vals)
 
 
-def _budget(genome: Genome, pixels: int, frames: int = 1, engine: str = "gather") -> None:
-    """The CPU budget of one anonymous render (CostError -> 422). The batch renderer works
-    in pixel tiles, so only the levels engine (all node maps at once) is bounded in memory."""
-    check_render(genome, pixels, frames, max_ops=MAX_WEB_OPS, engine=engine, what="this render",
-                 max_values=MAX_VALUES if engine == "levels" else None)
+def _budget(obj, pixels: int, frames: int = 1, engine: str = "gather", features: bool = False) -> None:
+    """The CPU budget of one anonymous render of a genome or dense network (CostError -> 422).
+    The batch genome renderer works in pixel tiles, so only the levels engine (all node maps
+    at once) and dense networks are bounded in memory too."""
+    tiled = engine == "gather" and not hasattr(obj, "arch")
+    check_render(obj, pixels, frames, features, max_ops=MAX_WEB_OPS, engine=engine,
+                 what="this render", max_values=None if tiled else MAX_VALUES)
 
 
 def _png(data: bytes, filename: str | None = None, cache: bool = False) -> Response:
@@ -114,6 +170,18 @@ def _safe_name(text: str) -> str:
     return name[:60] or "genome"
 
 
+def _label(text: str, genome: Genome, color_label: int) -> str:
+    """A gene's human label. CPPN-X writes ``""`` on every link as an empty placeholder."""
+    text = (text or "").strip()
+    if text.strip('"\'') == "":
+        text = ""
+    return text or genome.label_text(color_label)
+
+
+def _hex(rgb) -> str:
+    return "#" + "".join(f"{max(0, min(255, int(c))):02x}" for c in rgb)
+
+
 def _graph(genome: Genome) -> dict:
     depth = genome.depths()
     cols: dict[int, int] = {}
@@ -125,10 +193,31 @@ def _graph(genome: Genome) -> dict:
         row = cols.get(d, 0)
         cols[d] = row + 1
         nodes.append({"id": fmt_id(n.id), "kind": n.kind, "label": n.label, "activation": n.activation,
-                      "depth": d, "row": row, "text": n.text or genome.label_text(n.color_label)})
+                      "depth": d, "row": row, "text": _label(n.text, genome, n.color_label),
+                      "group": n.color_label, "pos": list(n.position) if n.position is not None else None})
     links = [{"id": fmt_id(l.id), "source": fmt_id(l.source), "target": fmt_id(l.target),
-              "weight": l.weight, "text": l.text or genome.label_text(l.color_label)} for l in genome.links]
-    return {"nodes": nodes, "links": links, "columns": out_depth + 1}
+              "weight": l.weight, "text": _label(l.text, genome, l.color_label), "group": l.color_label,
+              "original": l.original_weight, "bookends": list(l.bookends) if l.bookends else None}
+             for l in genome.links]
+    used = {n["group"] for n in nodes} | {l["group"] for l in links}
+    groups = [{"id": b.id, "text": b.text, "color": _hex(b.color)} for b in genome.buttons if b.id in used]
+    # CPPN-X positions are drawn as given when every node has one (inputs at the bottom).
+    positions = all(n["pos"] is not None for n in nodes)
+    return {"nodes": nodes, "links": links, "columns": out_depth + 1, "groups": groups,
+            "positions": positions, "name": genome.meta.get("name", "")}
+
+
+async def _read_upload(request: Request, what: str) -> bytes | Response:
+    """The request body, capped as it arrives (the Guard caps it first; this keeps the route
+    safe on its own); a 413 if too big."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_UPLOAD:
+            return JSONResponse({"detail": f"{what} is larger than {MAX_UPLOAD} bytes"}, status_code=413)
+    if not data:
+        raise GenomeError(f"{what} is empty")
+    return bytes(data)
 
 
 # ----------------------------------------------------------------------------------------- app
@@ -140,8 +229,8 @@ def create_app(db_path=None, allowed_hosts=LOOPBACK_HOSTS) -> FastAPI:
     limit_blas_threads(1)
     # No docs page: it loads its script from a CDN, which is blank offline and breaks the CSP.
     app = FastAPI(title="ferlab breed", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
-    app.add_middleware(Guard, allowed_hosts=allowed_hosts, body_limits={IMPORT_PATH: MAX_UPLOAD},
-                       default_body_limit=MAX_JSON, raw_body_paths=(IMPORT_PATH,))
+    app.add_middleware(Guard, allowed_hosts=allowed_hosts, body_limits={p: MAX_UPLOAD for p in UPLOADS},
+                       default_body_limit=MAX_JSON, raw_body_paths=UPLOADS)
     app.state.store = store
     app.state.breeder = breeder
 
@@ -202,19 +291,21 @@ def create_app(db_path=None, allowed_hosts=LOOPBACK_HOSTS) -> FastAPI:
             sid = breeder.start_scratch(body.colour, body.seed)
         return store.session_state(sid)
 
-    @app.post(IMPORT_PATH, status_code=201)
+    @app.post("/api/sessions/import", status_code=201)
     async def import_genome(request: Request, name: str = Query("import", max_length=100),
                             seed: int | None = Query(None, ge=0, le=SEED_MAX),
                             strength: float = Query(1.0, ge=0.0, le=MAX_STRENGTH)):
-        data = await request.body()  # the Guard has already capped it at MAX_UPLOAD, on the stream
-        if not data:
-            raise GenomeError("genome file is empty")
-        from starlette.concurrency import run_in_threadpool
-
+        data = await _read_upload(request, "genome file")
+        if isinstance(data, Response):
+            return data
         # Parsing a few MB of XML takes a while: never on the event loop.
         genome = await run_in_threadpool(parse_genome, data, _safe_name(name))
         sid = await run_in_threadpool(breeder.start_from_genome, genome, seed, strength)
         return await run_in_threadpool(store.session_state, sid)
+
+    @app.post("/api/sessions/summary")
+    def sessions_summary(body: SummaryBody):
+        return {"sessions": store.sessions_summary(body.ids)}
 
     @app.get("/api/sessions/{sid}")
     def session(sid: str):
@@ -223,7 +314,7 @@ def create_app(db_path=None, allowed_hosts=LOOPBACK_HOSTS) -> FastAPI:
     @app.post("/api/sessions/{sid}/evolve")
     def evolve(sid: str, body: EvolveBody):
         store.session_row(sid)
-        breeder.evolve(sid, body.screen, body.parents, body.strength, body.seed)
+        breeder.evolve(sid, body.screen, body.parents, body.strength, body.seed, body.keep_parents)
         return store.session_state(sid)
 
     @app.post("/api/sessions/{sid}/back")
@@ -233,13 +324,15 @@ def create_app(db_path=None, allowed_hosts=LOOPBACK_HOSTS) -> FastAPI:
 
     @app.post("/api/sessions/{sid}/publish", status_code=201)
     def publish(sid: str, body: PublishBody):
-        image_id = store.publish(sid, body.genome, body.title)
+        image_id = store.publish(sid, body.genome, body.title, body.tags)
         return store.image(image_id)
 
     # -- gallery ---------------------------------------------------------------------------
     @app.get("/api/gallery")
-    def gallery(limit: int = Query(60, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9)):
-        return store.gallery(limit, offset)
+    def gallery(limit: int = Query(60, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9),
+                q: str = Query("", max_length=200), sort: str = Query("new", pattern="^(new|old|title)$"),
+                tag: str = Query("", max_length=40)):
+        return store.gallery(limit, offset, q, sort, tag)
 
     @app.get("/api/gallery/{image_id}")
     def image(image_id: int):
@@ -255,7 +348,8 @@ def create_app(db_path=None, allowed_hosts=LOOPBACK_HOSTS) -> FastAPI:
         pub = store.published_as(row["id"])
         return {"key": key, "nodes": len(g.nodes), "links": len(g.links), "colour": g.is_colour,
                 "id": fmt_id(g.id) if g.id else None, "parents": [fmt_id(p) for p in g.parents],
-                "image": pub[0] if pub else None, "title": pub[1] if pub else None}
+                "image": pub[0] if pub else None, "title": pub[1] if pub else None,
+                "name": g.meta.get("name", "")}
 
     @app.get("/api/genomes/{key}/thumb.png")
     def thumb(key: str):
@@ -303,5 +397,108 @@ def create_app(db_path=None, allowed_hosts=LOOPBACK_HOSTS) -> FastAPI:
         r = _png(data)
         r.headers["X-Deltas"] = ",".join(str(d) for d in imaging.SWEEP_DELTAS)
         return r
+
+    # -- explorer over an edited genome ---------------------------------------------------
+    def edited(key: str, body: EditedBody) -> Genome:
+        g = genome_of(key)
+        return imaging.with_link_weights(g, {parse_id(k): v for k, v in body.weights.items()})
+
+    @app.post("/api/genomes/{key}/sweep")
+    def sweep_edited(key: str, body: LinkBody):
+        """The sweep strip around the link's current (edited) weight."""
+        g = edited(key, body)
+        _budget(g, body.res * body.res, frames=len(imaging.SWEEP_DELTAS))
+        data = imaging.sweep_strip(g, parse_id(body.link), body.res)
+        r = _png(data)
+        r.headers["X-Deltas"] = ",".join(str(d) for d in imaging.SWEEP_DELTAS)
+        return r
+
+    @app.post("/api/genomes/{key}/node")
+    def node_large(key: str, body: NodeBody):
+        g = edited(key, body)
+        _budget(g, body.res * body.res, engine="levels")
+        data, lo, hi = imaging.node_map(g, parse_id(body.node), body.res)
+        r = _png(data)
+        r.headers["X-Range"] = f"{lo:.6g},{hi:.6g}"
+        return r
+
+    @app.post("/api/genomes/{key}/scan")
+    def scan(key: str, body: ScanBody):
+        """CPPN-X's scan of one link: frames stacked in one PNG, or an animated PNG/WebP."""
+        g = edited(key, body)
+        values = imaging.scan_values(body.start, body.end, body.step)
+        frames = imaging.scan_frames(g, parse_id(body.link), values, body.res)
+        if body.format == "sprite":
+            r = _png(imaging.sprite_png(frames))
+            r.headers["X-Values"] = ",".join(f"{v:.6g}" for v in values)
+            return r
+        name = f"{_safe_name(g.meta.get('name') or key)}_scan_{_safe_name(body.link)}.{body.format}"
+        return Response(imaging.animation(frames, body.format, body.fps), media_type=f"image/{body.format}",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @app.post("/api/genomes/{key}/export")
+    def export_edited(key: str, body: ExportBody):
+        """The edited genome as a file: Picbreeder XML, CPPN-X XML or ferlab JSON."""
+        g = edited(key, body)
+        name = _safe_name(store.genome_title(cached_genome(key)[0]) or g.meta.get("name") or key) + "_edited"
+        if body.format == "json":
+            return Response(json.dumps(genome_to_json(g), indent=1), media_type="application/json",
+                            headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
+        text = genome_to_xml(g, "cppnx" if body.format == "cppnx" else None)
+        return Response(text, media_type="application/xml",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.xml"'})
+
+    @app.post("/api/genomes/{key}/breed", status_code=201)
+    def breed_edited(key: str, body: EditedBody):
+        """A new session branching from the edited genome."""
+        sid = breeder.start_from_genome(edited(key, body))
+        return store.session_state(sid)
+
+    # -- dense networks: the layer grid ---------------------------------------------------
+    @app.post("/api/nets/import", status_code=201)
+    async def import_net(request: Request, name: str = Query("network", max_length=100)):
+        data = await _read_upload(request, "network file")
+        if isinstance(data, Response):
+            return data
+        net = await run_in_threadpool(dense.parse_npz, data)
+        key = await run_in_threadpool(store.add_net, _safe_name(name), data)
+        return {"key": key, "name": _safe_name(name), "arch": str(net.arch), "source": f"net:{key}"}
+
+    @lru_cache(maxsize=16)
+    def dense_of(source: str):
+        """(network, genome or None, name) for 'genome:KEY' (layerized) or 'net:KEY' (.npz)."""
+        kind, _, key = source.partition(":")
+        if kind == "genome":
+            g = genome_of(key)
+            title = store.genome_title(cached_genome(key)[0])
+            return dense.check_size(layerize(g)), g, title or g.meta.get("name") or "genome"
+        if kind == "net":
+            name, body = store.net(key)
+            return dense.parse_npz(body), None, name
+        raise StoreError("network source must be genome:KEY or net:KEY", 404)
+
+    @app.get("/api/dense/{source}/grid")
+    def dense_grid(source: str):
+        net, g, name = dense_of(source)
+        return {**dense.grid(net, g), "name": name, "source": source}
+
+    @app.post("/api/dense/{source}/render")
+    def dense_render(source: str, body: DenseBody):
+        net = dense_of(source)[0]
+        _budget(net, body.res * body.res)
+        return _png(dense.image_png(dense.with_edits(net, body.edits), body.res))
+
+    @app.post("/api/dense/{source}/neurons")
+    def dense_neurons(source: str, body: DenseBody):
+        """Every neuron's map, and how much each changed under the edits."""
+        net = dense_of(source)[0]
+        _budget(net, min(body.res, 64) ** 2, frames=2, features=True)  # edited and original
+        return dense.neurons(net, body.edits, min(body.res, 64))
+
+    @app.post("/api/dense/{source}/sweep")
+    def dense_sweep(source: str, body: DenseSweepBody):
+        net = dense.with_edits(dense_of(source)[0], body.edits)
+        _budget(net, body.res * body.res, frames=len(imaging.SWEEP_DELTAS))
+        return _png(dense.sweep_strip(net, *body.weight, res=body.res))
 
     return app

@@ -83,8 +83,13 @@ class Breeder:
         genome = check_breedable(genome)
         return self._start(genome.is_colour, seed, strength, (None, genome), None)
 
-    def evolve(self, sid: str, screen: int, keys: Sequence[str], strength: float = 1.0, seed=None) -> int:
-        """Breed the next screen from the selected genomes; returns the new screen id."""
+    def evolve(self, sid: str, screen: int, keys: Sequence[str], strength: float = 1.0, seed=None,
+               keep_parents: bool = False) -> int:
+        """Breed the next screen from the selected genomes; returns the new screen id.
+
+        With ``keep_parents`` the selected genomes open the next screen unchanged, as on
+        Picbreeder, and the rest of it is their children.
+        """
         if not keys:
             raise StoreError("select at least one image to breed from")
         if len(set(keys)) != len(keys):
@@ -93,10 +98,11 @@ class Breeder:
         for _ in range(_RETRIES):
             s, parents = self.store.evolve_source(sid, screen, keys)
             innov = Innovations(s["branch"], s["next_id"])
-            kids, innov = breed([g for _, g in parents], self.screen_size, seed, innov, strength)
+            kept = parents[:self.screen_size - 1] if keep_parents else []
+            kids, innov = breed([g for _, g in parents], self.screen_size - len(kept), seed, innov, strength)
             thumbs = thumbnail_pngs(kids, self.thumb_res)
             row_of = {g.id: rid for rid, g in parents if g.id is not None}
-            items = []
+            items = [NewGenome(g, b"", existing=rid) for rid, g in kept]
             for g, t in zip(kids, thumbs):
                 rows = tuple(row_of[p] for p in g.parents if p in row_of)
                 items.append(NewGenome(g, t, rows or tuple(r for r, _ in parents)))
