@@ -283,3 +283,15 @@ def test_images_written_atomically_are_complete(work):
     assert main(["render", "good.json", "--res", "12", "-o", "keep.png"]) == 0
     assert Image.open(work / "keep.png").size == (12, 12)
     assert not [p for p in work.iterdir() if p.name.startswith(".")]
+
+
+def test_a_network_whose_kernels_do_not_fit_its_arch_is_refused_before_inflating(work, capsys, monkeypatch):
+    from ferlab.npzfile import CheckedNpz
+
+    np.savez_compressed(work / "bomb.npz", arch=np.array("1;sin:2"), kernel_0=np.zeros((4, 2), np.float32),
+                        kernel_1=np.zeros(20_000_000, np.uint8))  # 20 MB of zeros in ~20 kB
+    read = []
+    real = CheckedNpz.__getitem__
+    monkeypatch.setattr(CheckedNpz, "__getitem__", lambda self, k: read.append(k) or real(self, k))
+    _fails_cleanly(["info", "bomb.npz"], capsys, work, "kernel_1 has shape")
+    assert read == ["arch"]  # no kernel was inflated

@@ -198,37 +198,37 @@ class DenseCPPN:
 
     @classmethod
     def load(cls, path) -> "DenseCPPN":
-        from ferlab.npzfile import load_npz
+        """Read a network from an .npz, refusing it before inflating any kernel unless every
+        kernel's header matches its architecture (see :mod:`ferlab.npzfile`)."""
+        from ferlab.npzfile import CheckedNpz
 
         name = Path(path).name
         try:
-            z = load_npz(path)
+            with CheckedNpz(path) as z:
+                if "arch" not in z:
+                    raise ArchError(f"{name} has no 'arch' entry: not a dense CPPN .npz")
+                try:
+                    arch = Arch.parse(str(z["arch"]))
+                except TypeError as e:
+                    raise ArchError(f"{name}: {e}") from None
+                shapes = arch.kernel_shapes()
+                for k, shape in enumerate(shapes):
+                    if f"kernel_{k}" not in z:
+                        raise ArchError(f"{name} lacks kernel_{k} for architecture {arch}")
+                    if z.headers[f"kernel_{k}"][0] != tuple(shape):
+                        raise ArchError(f"{name}: kernel_{k} has shape {z.headers[f'kernel_{k}'][0]}, "
+                                        f"architecture {arch} needs {tuple(shape)}")
+                kernels = [np.asarray(z[f"kernel_{k}"], np.float32) for k in range(len(shapes))]
+                origin = None
+                if all(f"origin_{k}" in z and z.headers[f"origin_{k}"][0] == tuple(s)
+                       for k, s in enumerate(shapes)):
+                    origin = tuple(np.asarray(z[f"origin_{k}"], np.int64) for k in range(len(shapes)))
         except FileNotFoundError:
             raise
-        except ValueError as e:
+        except ArchError:
+            raise
+        except (ValueError, TypeError) as e:  # NpzError, or arrays that are not numbers
             raise ArchError(str(e)) from None
-        if "arch" not in z:
-            raise ArchError(f"{name} has no 'arch' entry: not a dense CPPN .npz")
-        try:
-            arch = Arch.parse(str(z["arch"]))
-        except (ValueError, TypeError) as e:
-            raise ArchError(f"{name}: {e}") from None
-        kernels = []
-        for k in range(arch.depth + 1):
-            if f"kernel_{k}" not in z:
-                raise ArchError(f"{name} lacks kernel_{k} for architecture {arch}")
-            try:
-                kernels.append(np.asarray(z[f"kernel_{k}"], np.float32))
-            except (ValueError, TypeError) as e:
-                raise ArchError(f"{name}: kernel_{k} is not numeric: {e}") from None
-        origin = None
-        if all(f"origin_{k}" in z for k in range(arch.depth + 1)):
-            try:
-                origin = tuple(np.asarray(z[f"origin_{k}"], np.int64) for k in range(arch.depth + 1))
-            except (ValueError, TypeError):
-                origin = None
-        if origin is not None and any(o.shape != k.shape for o, k in zip(origin, kernels)):
-            origin = None
         return cls(arch, tuple(kernels), origin, meta={"name": Path(path).stem})
 
 

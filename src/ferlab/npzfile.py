@@ -25,7 +25,7 @@ class NpzError(ValueError):
     """A file that is not a readable, reasonably sized .npz; the message says why."""
 
 
-def _member_nbytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
+def _member_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], np.dtype]:
     with zf.open(info) as fh:
         version = np.lib.format.read_magic(fh)
         if version == (1, 0):
@@ -36,7 +36,7 @@ def _member_nbytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
             raise ValueError(f"unknown .npy version {version}")
     if dtype.hasobject:
         raise ValueError(f"{info.filename} holds Python objects, which ferlab never loads")
-    return prod(shape) * dtype.itemsize
+    return tuple(shape), dtype
 
 
 def _source(source):
@@ -49,10 +49,11 @@ def _source(source):
     return path, path.name
 
 
-def check_npz(source, max_bytes: int = MAX_NPZ_BYTES) -> None:
-    """Raise NpzError unless ``source`` (a path or the file's bytes) is a complete .npz whose
-    arrays fit in ``max_bytes``."""
+def check_npz(source, max_bytes: int = MAX_NPZ_BYTES) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Every array's (shape, dtype) from its header, reading no array data; NpzError unless
+    ``source`` (a path or the file's bytes) is a complete .npz whose arrays fit in ``max_bytes``."""
     path, name = _source(source)
+    headers = {}
     try:
         with zipfile.ZipFile(path) as zf:
             members = zf.infolist()
@@ -63,7 +64,8 @@ def check_npz(source, max_bytes: int = MAX_NPZ_BYTES) -> None:
                 if info.flag_bits & 0x1 or info.compress_type not in _METHODS:
                     raise NpzError(f"{name}: {info.filename} is encrypted or uses an unsupported "
                                    "compression method")
-                claimed = _member_nbytes(zf, info)
+                shape, dtype = _member_header(zf, info)
+                claimed = prod(shape) * dtype.itemsize
                 # The zip entry's size bounds what inflating can produce; the header's shape
                 # must fit inside it, or the array data is missing.
                 if claimed > info.file_size:
@@ -73,6 +75,7 @@ def check_npz(source, max_bytes: int = MAX_NPZ_BYTES) -> None:
                 if total > max_bytes:
                     raise NpzError(f"{name} holds more than {max_bytes} bytes of arrays; "
                                    f"the limit is {max_bytes}")
+                headers[info.filename.removesuffix(".npy")] = (shape, dtype)
     except NpzError:
         raise
     except FileNotFoundError:
@@ -80,14 +83,36 @@ def check_npz(source, max_bytes: int = MAX_NPZ_BYTES) -> None:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
             RuntimeError, NotImplementedError, SyntaxError) as e:
         raise NpzError(f"cannot read {name} as .npz: {str(e)[:120] or type(e).__name__}") from None
+    return headers
+
+
+class CheckedNpz:
+    """A checked .npz (see :func:`check_npz`): ``headers`` gives every array's shape and
+    dtype, and an array is read (inflated) only when asked for, so a caller can refuse a file
+    whose shapes are wrong before reading any data."""
+
+    def __init__(self, source, max_bytes: int = MAX_NPZ_BYTES):
+        self.headers = check_npz(source, max_bytes)
+        path, self.name = _source(source)
+        self._z = np.load(path, allow_pickle=False)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.headers
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        try:
+            return self._z[key]
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, MemoryError) as e:
+            raise NpzError(f"cannot read {key} of {self.name}: {str(e)[:120] or type(e).__name__}") from None
+
+    def __enter__(self) -> "CheckedNpz":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._z.close()
 
 
 def load_npz(source, max_bytes: int = MAX_NPZ_BYTES) -> dict[str, np.ndarray]:
     """Every array of a checked .npz (a path or the file's bytes), read into memory (no pickles)."""
-    check_npz(source, max_bytes)
-    path, name = _source(source)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, MemoryError) as e:
-        raise NpzError(f"cannot read {name} as .npz: {str(e)[:120] or type(e).__name__}") from None
+    with CheckedNpz(source, max_bytes) as z:
+        return {k: z[k] for k in z.headers}
