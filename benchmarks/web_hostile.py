@@ -92,6 +92,18 @@ def stream(port: int, path: str, total: int) -> int:
         conn.close()
 
 
+def during(base: str, probes: int, n: int, work) -> tuple[str, list]:
+    """Health probes while ``n`` threads each run ``work()``; (probe line, their results)."""
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(work())) for _ in range(n)]
+    for t in threads:
+        t.start()
+    line = probe(base, probes)
+    for t in threads:
+        t.join()
+    return line, sorted(results)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--flood", type=int, default=1100, help="half-sent requests (default 1100)")
@@ -116,15 +128,8 @@ def main() -> None:
             print(f"idle:    {probe(base, args.probes)}")
 
             body = big_genome_xml()
-            results = []
-            threads = [threading.Thread(target=lambda: results.append(post(port, "/api/sessions/import", body)))
-                       for _ in range(4)]
-            for t in threads:
-                t.start()
-            line = probe(base, args.probes)
-            for t in threads:
-                t.join()
-            print(f"imports: {line}  (4 x {len(body) / 1e6:.1f} MB, statuses {sorted(results)})")
+            line, statuses = during(base, args.probes, 4, lambda: post(port, "/api/sessions/import", body))
+            print(f"imports: {line}  (4 x {len(body) / 1e6:.1f} MB, statuses {statuses})")
 
             socks = []
             try:
@@ -140,15 +145,8 @@ def main() -> None:
                 for s in socks:
                     s.close()
 
-            results = []
-            threads = [threading.Thread(target=lambda: results.append(stream(port, "/api/sessions", 300 << 20)))
-                       for _ in range(4)]
-            for t in threads:
-                t.start()
-            line = probe(base, args.probes)
-            for t in threads:
-                t.join()
-            print(f"bodies:  {line}  (4 x 300 MB chunked, statuses {sorted(results)})")
+            line, statuses = during(base, args.probes, 4, lambda: stream(port, "/api/sessions", 300 << 20))
+            print(f"bodies:  {line}  (4 x 300 MB chunked, statuses {statuses})")
         finally:
             proc.terminate()
             proc.wait(timeout=30)
