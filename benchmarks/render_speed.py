@@ -14,7 +14,8 @@ from ferlab.canvas import Canvas
 from ferlab.dense import DenseCPPN
 from ferlab.layerize import layerize
 from ferlab.picbreeder import load_genome
-from ferlab.render import compile_genome, render_genome, weights_fn
+from ferlab.engine import (batch_weights_fn, compile_genome, limit_blas_threads, render_genome,
+                           render_weight_variants, weights_fn)
 
 SHARED = Path(os.environ.get("FERLAB_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
@@ -50,22 +51,45 @@ def naive_recursive(genome, res=256):
     return value(genome.output_ids()["ink"])
 
 
+#: Figures before the engine (issue #10's text, loaded 2-core machine).
+PREVIOUS = {"jit": "1.1-2.3 ms (goal <= 1 ms)", "blas": "1.8x slower with BLAS threads"}
+
+
 def main():
     import jax
     import jax.numpy as jnp
 
     g = load_genome(SHARED / "picbreeder" / "fer" / "skull.zip")
     plan = compile_genome(g)
-    print(f"skull genome: {len(g.nodes)} nodes, {len(g.links)} links, 256x256, {os.cpu_count()} cores")
+    print(f"skull genome: {len(g.nodes)} nodes, {len(g.links)} links, 256x256, {os.cpu_count()} cores "
+          "(loaded machine: compare ratios)")
     print(f"  naive recursive numpy (float64)   {best_ms(lambda: naive_recursive(g), 10):8.2f} ms")
-    print(f"  ferlab numpy plan (float64)       {best_ms(lambda: render_genome(g, 256, plan=plan)):8.2f} ms")
+    plan64 = best_ms(lambda: render_genome(g, 256, plan=plan))
+    print(f"  ferlab numpy plan (float64), BLAS default threads {plan64:8.2f} ms")
+    limit_blas_threads(1)  # what the CLI and the web app now do
+    one = best_ms(lambda: render_genome(g, 256, plan=plan))
+    print(f"  ferlab numpy plan (float64), BLAS 1 thread        {one:8.2f} ms "
+          f"({plan64 / one:.1f}x; previously {PREVIOUS['blas']})")
     print(f"  ferlab numpy plan (float32)       {best_ms(lambda: render_genome(g, 256, dtype=np.float32, plan=plan)):8.2f} ms")
     f = weights_fn(g, 256)
     w = jnp.asarray(g.weights, jnp.float32)
-    print(f"  ferlab jitted JAX (float32)       {best_ms(lambda: f(w).block_until_ready(), 100):8.2f} ms")
+    print(f"  ferlab jitted JAX (float32)       {best_ms(lambda: f(w).block_until_ready(), 100):8.2f} ms "
+          f"(previously {PREVIOUS['jit']})")
     batch = jnp.tile(w, (285, 1))
     fb = jax.jit(jax.vmap(f))
     print(f"  ferlab vmap, 285 frames           {best_ms(lambda: fb(batch).block_until_ready(), 3):8.2f} ms total")
+    # The skull's link-sweep sheet (57 links x 5 offsets at 64²), from cold, as `ferlab sweep` runs it.
+    ws = np.repeat(np.asarray(g.weights)[None], 285, 0)
+    ws[np.arange(285), np.arange(285) // 5] += np.tile([-1.0, -0.5, 0.0, 0.5, 1.0], 57)
+    t = time.perf_counter()
+    fn, _ = batch_weights_fn(g, 64)
+    fn(ws.astype(np.float32)).block_until_ready()
+    cold_jax = 1000 * (time.perf_counter() - t)
+    t = time.perf_counter()
+    render_weight_variants(g, ws, 64)
+    cold_np = 1000 * (time.perf_counter() - t)
+    print(f"  sweep sheet 285 frames at 64², cold: jit(vmap) {cold_jax:8.1f} ms, "
+          f"render_weight_variants {cold_np:8.1f} ms")
     for name, net in [("layerized skull", layerize(g)),
                       ("paper sgd_skull.npz", DenseCPPN.load(SHARED / "reference" / "sgd_skull.npz"))]:
         print(f"  dense {name:<22} numpy f32 {best_ms(lambda: net.render(256), 10):8.2f} ms")

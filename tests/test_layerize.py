@@ -79,9 +79,9 @@ def test_flat_index_follows_the_papers_string_order():
         arch.flat_to_lrc(arch.n_params)
 
 
-def test_flat_weights_match_flat_index(shared):
+def test_paper_weights_match_flat_index(shared):
     net = DenseCPPN.load(shared / "reference" / "picbreeder_skull.npz")
-    flat = net.flat_weights()
+    flat = net.paper_weights()
     k, r, c = net.arch.flat_to_lrc(4371)
     assert flat[4371] == net.kernels[k][r, c] != 0
 

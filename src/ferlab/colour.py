@@ -8,6 +8,15 @@ from __future__ import annotations
 import numpy as np
 
 
+def _mod(a, b: float, xp):
+    """a mod b for b > 0 as a − b·floor(a/b): numpy's mod is ~40x slower (fmod plus fix-ups).
+
+    Rounding can give exactly b for tiny negative a; every caller feeds the result to
+    functions that treat b like 0 (hue 1 = hue 0, the HSV ramp at k = 6 equals k = 0).
+    """
+    return a - b * xp.floor(a / b)
+
+
 def hsv_to_rgb(h, s, v, xp=np):
     """Standard HSV -> RGB for arrays of hue, saturation, value in [0, 1]; returns (..., 3).
 
@@ -17,7 +26,7 @@ def hsv_to_rgb(h, s, v, xp=np):
     h6 = h * 6.0
 
     def channel(n):
-        k = xp.mod(n + h6, 6.0)
+        k = _mod(n + h6, 6.0, xp)
         return v - v * s * xp.clip(xp.minimum(k, 4.0 - k), 0.0, 1.0)
 
     return xp.stack([channel(5.0), channel(3.0), channel(1.0)], axis=-1)
@@ -25,10 +34,41 @@ def hsv_to_rgb(h, s, v, xp=np):
 
 def to_rgb(h, s, v, xp=np):
     """Raw network outputs -> RGB in [0, 1], shape (..., 3)."""
-    hue = xp.mod(h + 1.0, 1.0)
+    hue = _mod(h + 1.0, 1.0, xp)
     sat = xp.clip(s, 0.0, 1.0)
     val = xp.clip(xp.abs(v), 0.0, 1.0)
     return hsv_to_rgb(hue, sat, val, xp)
+
+
+def to_rgb_inplace(h: np.ndarray, s: np.ndarray, v: np.ndarray, scale: float = 1.0,
+                   out: np.ndarray | None = None, tmp: np.ndarray | None = None) -> np.ndarray:
+    """numpy-only :func:`to_rgb` that overwrites its float inputs; returns (3, *h.shape)
+    channels r, g, b in [0, scale] (255 for bytes), into ``out`` if given. Same formulas, a
+    few in-place passes each (numpy's mod and masked ``where=`` ops are 10-40x slower).
+    ``out`` and ``tmp`` (h's shape) may be reused buffers: fresh ones page-fault on each call.
+    """
+    out = np.empty((3,) + h.shape, h.dtype) if out is None else out
+    tmp = np.floor(h, out=tmp)
+    h -= tmp  # hue = h mod 1 (equal to (h + 1) mod 1)
+    h *= 6.0
+    np.clip(s, 0.0, 1.0, out=s)
+    np.abs(v, out=v)
+    np.minimum(v, 1.0, out=v)
+    if scale != 1.0:
+        v *= scale
+    s *= v  # v·s: the ramp's amplitude
+    for c, n in enumerate((5.0, 3.0, 1.0)):
+        k = np.add(h, n, out=out[c])
+        np.multiply(k, 1.0 / 6.0, out=tmp)
+        np.floor(tmp, out=tmp)
+        tmp *= 6.0
+        k -= tmp  # k mod 6
+        np.subtract(4.0, k, out=tmp)
+        np.minimum(k, tmp, out=k)
+        np.clip(k, 0.0, 1.0, out=k)
+        k *= s
+        np.subtract(v, k, out=k)
+    return out
 
 
 def ink_to_rgb(ink, xp=np):

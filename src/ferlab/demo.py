@@ -17,8 +17,8 @@ def demo_genome_path() -> Path:
 
 def run_demo(out: Path, quick: bool = False, log: Callable[[str], None] = print) -> Iterator[Path]:
     """Run every step, yielding each file as it is written."""
-    from ferlab.cli.backbone import save_png
     from ferlab.figures.features import feature_figure, save_figure
+    from ferlab.io import save_png
     from ferlab.layerize import layerize
     from ferlab.picbreeder import load_genome, save_genome
     from ferlab.render import render_genome

@@ -165,9 +165,24 @@ class DenseCPPN:
         maps = [a.reshape(-1, h, w) for a in layers] if features else None
         return DenseRender(image, maps)
 
-    def flat_weights(self) -> np.ndarray:
-        """The paper's parameter vector (kernels in string-sorted name order)."""
+    # Two flat orders exist and must not be confused, so each has its own name: the paper's
+    # (kernels by string-sorted name, what its "weight 4371" indexes) and plain kernel order.
+    def paper_weights(self) -> np.ndarray:
+        """The paper's parameter vector: kernels in string-sorted name order (flat index)."""
         return np.concatenate([np.asarray(self.kernels[k]).ravel() for k in self.arch.flat_order()])
+
+    def kernel_weights(self) -> np.ndarray:
+        """All weights, kernel 0 first, each kernel row-major (the order of ``with_kernel_weights``)."""
+        return np.concatenate([np.asarray(k).ravel() for k in self.kernels])
+
+    def with_kernel_weights(self, flat) -> "DenseCPPN":
+        """A copy with the weights of a kernel-order vector (as :meth:`kernel_weights` gives)."""
+        flat = np.asarray(flat)
+        if flat.shape != (self.arch.n_params,):
+            raise ArchError(f"expected {self.arch.n_params} weights, got shape {flat.shape}")
+        cuts = np.cumsum([a * b for a, b in self.arch.kernel_shapes()])[:-1]
+        return self.with_kernels(tuple(part.reshape(shape) for part, shape
+                                       in zip(np.split(flat, cuts), self.arch.kernel_shapes())))
 
     def with_kernels(self, kernels) -> "DenseCPPN":
         return DenseCPPN(self.arch, tuple(np.asarray(k) for k in kernels), self.origin, self.neurons, dict(self.meta))

@@ -240,43 +240,21 @@ class Genome:
         self.topological_order()
         return self
 
+    # The walks live in ferlab.graph (imported late: it builds on this module).
     def sources(self) -> dict[GeneId, list[int]]:
         """node id -> indices of its incoming links."""
-        incoming: dict[GeneId, list[int]] = {n.id: [] for n in self.nodes}
-        for i, l in enumerate(self.links):
-            incoming[l.target].append(i)
-        return incoming
+        from ferlab.graph import incoming
+
+        return incoming(self)
 
     def topological_order(self) -> list[GeneId]:
         """Nodes ordered so every link goes forward; inputs first. Raises on a cycle."""
-        indeg = {n.id: 0 for n in self.nodes}
-        out: dict[GeneId, list[GeneId]] = {n.id: [] for n in self.nodes}
-        for l in self.links:
-            indeg[l.target] += 1
-            out[l.source].append(l.target)
-        order = [n.id for n in self.nodes if n.kind == "in"]
-        order += [n.id for n in self.nodes if n.kind != "in" and indeg[n.id] == 0]
-        i = 0
-        while i < len(order):
-            for t in out[order[i]]:
-                indeg[t] -= 1
-                if indeg[t] == 0:
-                    order.append(t)
-            i += 1
-        if len(order) != len(self.nodes):
-            stuck = [fmt_id(g) for g, d in indeg.items() if d > 0]
-            raise GenomeError(f"genome has a cycle through node(s) {', '.join(stuck[:5])}")
-        return order
+        from ferlab.graph import topological_order
+
+        return topological_order(self)
 
     def depths(self) -> dict[GeneId, int]:
         """Layer of each node: inputs 0, else 1 + the deepest source (1 with no sources)."""
-        incoming = self.sources()
-        kinds = {n.id: n.kind for n in self.nodes}
-        depth: dict[GeneId, int] = {}
-        for gid in self.topological_order():
-            node_in = incoming[gid]
-            if kinds[gid] == "in":
-                depth[gid] = 0
-            else:
-                depth[gid] = 1 + max((depth[self.links[i].source] for i in node_in), default=0)
-        return depth
+        from ferlab.graph import depths
+
+        return depths(self)

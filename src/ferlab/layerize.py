@@ -17,13 +17,14 @@ import numpy as np
 from ferlab.canvas import INPUT_LABELS
 from ferlab.dense import CACHE, GREY, OUTPUT, ZERO, Arch, DenseCPPN
 from ferlab.genome import COLOUR_OUTPUTS, GeneId, Genome, Link, Node
+from ferlab.graph import ancestors
 
 #: Ids for the hue/saturation nodes added to a greyscale genome (branch -1: never in a file).
 GREY_HUE: GeneId = (-1, 1)
 GREY_SAT: GeneId = (-1, 2)
 
 
-def _with_colour_outputs(genome: Genome) -> tuple[Genome, set[int]]:
+def with_colour_outputs(genome: Genome) -> tuple[Genome, set[int]]:
     """A greyscale genome plus hue/saturation identity nodes fed from ink with weight 0."""
     outs = genome.output_ids()
     if "ink" not in outs:
@@ -44,7 +45,7 @@ def layerize(genome: Genome) -> DenseCPPN:
     """
     genome.validate()
     n_links = len(genome.links)
-    g, grey_links = _with_colour_outputs(genome)
+    g, grey_links = with_colour_outputs(genome)
     depth = g.depths()
     outs = g.output_ids()
     out_ids = [outs[k] for k in COLOUR_OUTPUTS]
@@ -54,13 +55,7 @@ def layerize(genome: Genome) -> DenseCPPN:
 
     # Keep the ancestors of the outputs (and always the inputs).
     incoming = g.sources()
-    keep = set(g.input_ids().values())
-    stack = list(out_ids)
-    while stack:
-        t = stack.pop()
-        if t not in keep:
-            keep.add(t)
-            stack.extend(g.links[i].source for i in incoming[t])
+    keep = ancestors(g, out_ids) | set(g.input_ids().values())
 
     # The last layer that reads each kept value (outputs are read by the output kernel).
     last_read = {nid: depth[nid] for nid in keep}
@@ -162,10 +157,16 @@ def match_neurons(net: DenseCPPN, genome: Genome, res: int = 64, tol: float = 1e
 
 
 def _node_maps(genome: Genome, res: int):
-    from ferlab.render import render_genome
-
-    g, _ = _with_colour_outputs(genome)
-    return render_genome(g, res, nodes=True).node_maps
+    """Each node's map (nodes that reach an output), read off the genome's own layerized
+    network: exact (1e-12, tests/test_engine.py) and without the engine, which sits above."""
+    net = layerize(genome)
+    layers = net.render(res, features=True, dtype=np.float64).layers
+    maps = {}
+    for ids, layer in zip(net.neurons, layers):
+        for nid, m in zip(ids, layer):
+            if nid is not None and nid not in maps:  # first appearance: where it is computed
+                maps[nid] = m
+    return maps
 
 
 def trace_weight(net: DenseCPPN, genome: Genome, layer: int, row: int, col: int,

@@ -367,9 +367,9 @@ _SWEEPS: dict = {}
 
 def _sweeps(genome: Genome, res: int, offsets):
     """Cached (|Δimage| (L, O, H, W, 3), unit node-change maps (L, O, N, h, w)) for a genome."""
-    from ferlab.sweep import _structure
+    from ferlab.graph import structure_key
 
-    key = (_structure(genome), tuple(genome.weights), int(res), tuple(float(o) for o in offsets))
+    key = (structure_key(genome), tuple(genome.weights), int(res), tuple(float(o) for o in offsets))
     if key not in _SWEEPS:
         if len(_SWEEPS) >= 16:
             _SWEEPS.pop(next(iter(_SWEEPS)))
@@ -401,7 +401,7 @@ def _link_sweeps(genome: Genome, res: int, offsets):
     # Plain numpy renders: a few hundred small frames cost less than compiling a JAX program
     # for every genome.
     from ferlab.canvas import as_canvas
-    from ferlab.render import compile_genome
+    from ferlab.engine import compile_genome
 
     plan = compile_genome(genome)
     planes = as_canvas(res).planes(np.float32)

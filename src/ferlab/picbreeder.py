@@ -299,10 +299,33 @@ def genome_to_xml(genome: Genome, flavour: str | None = None) -> str:
     return header + body + "\n"
 
 
-def _compact(d: dict) -> dict:
-    """Drop fields that hold their defaults: the web store writes a genome per child per click."""
-    return {k: v for k, v in d.items()
-            if not (v is None or (isinstance(v, str) and v == "" and k != "kind") or (k == "color_label" and v == 0))}
+def _node_json(n: Node) -> dict:
+    # Fields at their defaults are left out: the web store writes a genome per child per
+    # click. Written out field by field: a generic filter over dicts cost ~2x more.
+    d = {"id": f"{n.id[0]}:{n.id[1]}", "kind": n.kind, "activation": n.activation}
+    if n.label:
+        d["label"] = n.label
+    if n.color_label:
+        d["color_label"] = n.color_label
+    if n.position is not None:
+        d["position"] = list(n.position)
+    if n.text:
+        d["text"] = n.text
+    return d
+
+
+def _link_json(l: Link) -> dict:
+    d = {"id": f"{l.id[0]}:{l.id[1]}", "source": f"{l.source[0]}:{l.source[1]}",
+         "target": f"{l.target[0]}:{l.target[1]}", "weight": l.weight}
+    if l.color_label:
+        d["color_label"] = l.color_label
+    if l.original_weight is not None:
+        d["original_weight"] = l.original_weight
+    if l.bookends is not None:
+        d["bookends"] = list(l.bookends)
+    if l.text:
+        d["text"] = l.text
+    return d
 
 
 def genome_to_json(genome: Genome) -> dict:
@@ -314,15 +337,8 @@ def genome_to_json(genome: Genome) -> dict:
         "parents": [fmt_id(p) for p in genome.parents],
         "meta": dict(genome.meta),
         "buttons": [{"id": b.id, "text": b.text, "color": list(b.color)} for b in genome.buttons],
-        "nodes": [_compact({"id": fmt_id(n.id), "kind": n.kind, "activation": n.activation,
-                            "label": n.label, "color_label": n.color_label,
-                            "position": list(n.position) if n.position is not None else None,
-                            "text": n.text}) for n in genome.nodes],
-        "links": [_compact({"id": fmt_id(l.id), "source": fmt_id(l.source), "target": fmt_id(l.target),
-                            "weight": l.weight, "color_label": l.color_label,
-                            "original_weight": l.original_weight,
-                            "bookends": list(l.bookends) if l.bookends is not None else None,
-                            "text": l.text}) for l in genome.links],
+        "nodes": [_node_json(n) for n in genome.nodes],
+        "links": [_link_json(l) for l in genome.links],
     }
 
 

@@ -50,23 +50,16 @@ def _name(obj, fallback):
 
 
 def _image(obj, res):
-    if isinstance(obj, Genome):
-        from ferlab.render import render_genome
+    from ferlab.engine import render
 
-        return render_genome(obj, res, dtype=np.float32).image
-    return obj.render(res).image
+    return render(obj, res, dtype=np.float32)
 
 
 def _png_of_array(rgb) -> bytes:
-    import io
-
-    from PIL import Image
-
     from ferlab.colour import to_bytes
+    from ferlab.io import encode_png
 
-    buf = io.BytesIO()
-    Image.fromarray(to_bytes(rgb)).save(buf, format="PNG")
-    return buf.getvalue()
+    return encode_png(to_bytes(rgb), level=6)
 
 
 def _feature_figure(obj, res, image_res):

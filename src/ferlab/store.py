@@ -115,21 +115,22 @@ CREATE TABLE IF NOT EXISTS nets(
 
 
 class StoreError(Exception):
-    """A request the stored state refuses; ``status`` is the HTTP code that fits."""
+    """A request the stored state refuses (the subclasses say why; apps map them to codes)."""
 
-    def __init__(self, message: str, status: int = 400):
+    def __init__(self, message: str):  # one argument: a stray HTTP code fails loudly
         super().__init__(message)
-        self.status = status
 
 
 class NotFound(StoreError):
-    def __init__(self, message: str):
-        super().__init__(message, 404)
+    """No such object (or not this session's)."""
 
 
 class Conflict(StoreError):
-    def __init__(self, message: str):
-        super().__init__(message, 409)
+    """The request contradicts the stored state as it now is."""
+
+
+class StoreBroken(StoreError):
+    """The database itself cannot be used (e.g. another schema version)."""
 
 
 def _next_branch(db, at_least: int) -> int:
@@ -265,7 +266,7 @@ class Store:
         if row is None:
             conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES('schema', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) != SCHEMA_VERSION:
-            raise StoreError(f"database {self.path} has schema {row[0]}; this ferlab reads {SCHEMA_VERSION}", 500)
+            raise StoreBroken(f"database {self.path} has schema {row[0]}; this ferlab reads {SCHEMA_VERSION}")
 
     # -- genomes ---------------------------------------------------------------------------
     def _insert_genomes(self, db, session: str, items: Sequence[NewGenome], now: float) -> list[int]:

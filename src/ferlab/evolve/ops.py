@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from ferlab.activations import GENOME_ACTIVATIONS
+from ferlab.graph import reaches, successors
 from ferlab.genome import (COLOUR_OUTPUTS, GREY_OUTPUTS, INPUT_LABELS, GeneId, Genome,
                            GenomeError, Link, Node)
 
@@ -138,24 +139,7 @@ def _redraw(genome: Genome, rng: np.random.Generator, gid: GeneId) -> Genome:
 # -------------------------------------------------------------------------------- graph helpers
 def _reaches(genome: Genome, start: GeneId, goal: GeneId) -> bool:
     """True if a directed path leads from ``start`` to ``goal`` (start == goal counts)."""
-    out: dict[GeneId, list[GeneId]] = {}
-    for l in genome.links:
-        out.setdefault(l.source, []).append(l.target)
-    return _path_exists(out, start, goal)
-
-
-def _path_exists(out: dict[GeneId, list[GeneId]], start: GeneId, goal: GeneId) -> bool:
-    """Depth-first search over an adjacency map (node -> targets)."""
-    seen, stack = {start}, [start]
-    while stack:
-        n = stack.pop()
-        if n == goal:
-            return True
-        for t in out.get(n, ()):
-            if t not in seen:
-                seen.add(t)
-                stack.append(t)
-    return False
+    return reaches(successors(genome), start, goal)
 
 
 def _can_link(genome: Genome, kinds: dict, linked: set, s: GeneId, t: GeneId) -> bool:
@@ -329,7 +313,7 @@ def crossover(parents: Sequence[Genome], rng: np.random.Generator) -> Genome:
         if lid not in first:
             # Links unique to other parents must not duplicate an edge or close a cycle.
             if ((link.source, link.target) in pairs or kinds[link.target] == "in"
-                    or _path_exists(out, link.target, link.source)):
+                    or reaches(out, link.target, link.source)):
                 continue
         links.append(link)
         pairs.add((link.source, link.target))

@@ -129,6 +129,16 @@ class DenseSweepBody(DenseBody):
 
 
 # ------------------------------------------------------------------------------------- helpers
+def _store_status(exc: StoreError) -> int:
+    """The HTTP status for a store refusal: the store knows nothing of HTTP."""
+    from ferlab.store import Conflict, NotFound, StoreBroken
+
+    for cls, status in ((NotFound, 404), (Conflict, 409), (StoreBroken, 500)):
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
 def _one_line(msg: str) -> str:
     return str(msg).strip().splitlines()[0] if str(msg).strip() else "bad request"
 
@@ -243,7 +253,7 @@ def create_app(db_path=None, allowed_hosts=LOOPBACK_HOSTS) -> FastAPI:
 
     @app.exception_handler(StoreError)
     def _store_error(request: Request, exc: StoreError):
-        return JSONResponse({"detail": _one_line(str(exc))}, status_code=exc.status)
+        return JSONResponse({"detail": _one_line(str(exc))}, status_code=_store_status(exc))
 
     @app.exception_handler(GenomeError)
     def _genome_error(request: Request, exc: GenomeError):
@@ -337,7 +347,9 @@ def create_app(db_path=None, allowed_hosts=LOOPBACK_HOSTS) -> FastAPI:
     @app.get("/api/gallery/{image_id}")
     def image(image_id: int):
         if not 1 <= image_id <= 2**62:
-            raise StoreError(f"no such image {image_id}", 404)
+            from ferlab.store import NotFound
+
+            raise NotFound(f"no such image {image_id}")
         return store.image(image_id)
 
     # -- genomes ---------------------------------------------------------------------------
@@ -475,7 +487,9 @@ def create_app(db_path=None, allowed_hosts=LOOPBACK_HOSTS) -> FastAPI:
         if kind == "net":
             name, body = store.net(key)
             return dense.parse_npz(body), None, name
-        raise StoreError("network source must be genome:KEY or net:KEY", 404)
+        from ferlab.store import NotFound
+
+        raise NotFound("network source must be genome:KEY or net:KEY")
 
     @app.get("/api/dense/{source}/grid")
     def dense_grid(source: str):

@@ -1,21 +1,18 @@
-"""Pictures for the web app: fast PNG encoding, large renders, node maps, sweep strips.
+"""Pictures for the web app: PNG thumbnails, large renders, node maps, sweep strips.
 
-PNG goes through our own tiny encoder (the "up" filter, computed in numpy, plus zlib level 1):
-Pillow's adaptive filtering costs ~2 ms per 128² thumbnail here, ours ~0.3 ms, and fifteen of
-them are on every Evolve click.
+PNGs come from :func:`ferlab.io.encode_png` (fast enough for fifteen per Evolve click).
 """
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from dataclasses import replace
 
 import numpy as np
 
-from ferlab.evolve.batch import _THREADS, _pool, render_batch, thumbnails
+from ferlab.engine import render_batch, render_genome, thumbnails
+from ferlab.engine.threads import THREADS, submit
 from ferlab.genome import GeneId, Genome, GenomeError
-from ferlab.render import render_genome
+from ferlab.io import encode_png
 
 #: The sweep strip's weight offsets, as in the paper's single-link sweeps.
 SWEEP_DELTAS = (-1.0, -0.5, 0.0, 0.5, 1.0)
@@ -25,39 +22,15 @@ MAX_SCAN_FRAMES = 241
 MAX_SCAN_WORK = 2_500_000_000
 
 
-def _chunk(tag: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-
-def encode_png(img: np.ndarray, level: int = 1) -> bytes:
-    """(H, W, 3) or (H, W) uint8 -> PNG bytes (lossless)."""
-    img = np.ascontiguousarray(img, dtype=np.uint8)
-    if img.ndim == 2:
-        colour_type, channels = 0, 1
-    elif img.ndim == 3 and img.shape[2] == 3:
-        colour_type, channels = 2, 3
-    else:
-        raise ValueError(f"expected (H, W) or (H, W, 3) uint8, got {img.shape}")
-    h, w = img.shape[:2]
-    rows = img.reshape(h, w * channels)
-    raw = np.empty((h, w * channels + 1), np.uint8)
-    raw[:, 0] = 2  # "up": smooth CPPN images compress well as row differences
-    raw[0, 1:] = rows[0]
-    np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])
-    header = struct.pack(">IIBBBBB", w, h, 8, colour_type, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
-            + _chunk(b"IDAT", zlib.compress(raw.tobytes(), level)) + _chunk(b"IEND", b""))
-
-
 def encode_pngs(imgs) -> list[bytes]:
     """PNG bytes for each image, half of them encoded on the render pool meanwhile.
 
     zlib releases the GIL while it deflates, so the two halves run on two cores.
     """
-    if len(imgs) < 4 or _THREADS < 2:
+    if len(imgs) < 4 or THREADS < 2:
         return [encode_png(im) for im in imgs]
     half = len(imgs) // 2
-    rest = _pool().submit(lambda: [encode_png(im) for im in imgs[half:]])
+    rest = submit(lambda: [encode_png(im) for im in imgs[half:]])
     first = [encode_png(im) for im in imgs[:half]]
     return first + rest.result()
 

@@ -1,4 +1,4 @@
-"""Render a screen of related genomes together, in float32 numpy, sharing what they share.
+"""The grouped population strategy: many genomes in float32 numpy, sharing what they share.
 
 Children of one parent repeat most of its computation: a node whose activation, incoming
 weights and (recursively) sources are the same in two genomes has the same activation map in
@@ -10,7 +10,6 @@ every child has a new structure, and compiling one costs more than rendering it.
 """
 from __future__ import annotations
 
-import os
 import threading
 from typing import Sequence
 
@@ -18,7 +17,8 @@ import numpy as np
 
 from ferlab.activations import apply
 from ferlab.canvas import INPUT_LABELS, as_canvas
-from ferlab.colour import ink_to_rgb, to_rgb
+from ferlab.colour import to_rgb_inplace
+from ferlab.engine.threads import THREADS, pool
 from ferlab.genome import COLOUR_OUTPUTS, Genome
 
 #: Most distinct source rows gathered at once, to bound the scratch buffer.
@@ -76,15 +76,19 @@ class _Program:
             incoming[l.target].append((l.source, l.weight))
         outs = g.output_ids()
         stack = list(outs.values())
+        cursor: dict = {}  # per node, the first incoming link not yet known to be done: O(links)
         while stack:
             nid = stack[-1]
             if nid in uid:
                 stack.pop()
                 continue
             inc = incoming[nid]
-            waiting = [s for s, _ in inc if s not in uid]
-            if waiting:
-                stack.extend(waiting)
+            i = cursor.get(nid, 0)
+            while i < len(inc) and inc[i][0] in uid:
+                i += 1
+            if i < len(inc):
+                cursor[nid] = i
+                stack.append(inc[i][0])
                 continue
             stack.pop()
             ins = tuple(sorted([(uid[s], float(w)) for s, w in inc]))
@@ -218,78 +222,32 @@ def _run_step(values: np.ndarray, step, pix: int) -> None:
     _activate(act, values[start:stop])
 
 
-#: Factors folded into a group's weights, saving a pass over its rows: sigmoid and tanh
-#: are computed from e^-z and e^-2z, so the products give -z and -2z directly.
-_PRESCALE = {"sigmoid": -1.0, "tanh": -2.0}
+#: Factors folded into a group's weights, saving a pass over its rows (sigmoid = tanh(z/2)).
+_PRESCALE = {"sigmoid": 0.5}
 
 
 def _activate(act: str, block: np.ndarray) -> None:
-    """Apply an activation in place to input sums already scaled by _PRESCALE[act]."""
+    """Apply an activation in place to input sums already scaled by _PRESCALE[act].
+
+    The gaussian keeps the table's exact form, 2·e^(−z²) − 1, one pass more than the shortcuts
+    2/e^(z²) − 1 or e^(ln 2 − z²) − 1: those are off by an ulp at z = 0, every time, and deep
+    genomes amplify that bias (7e-5 against float64 on the butterfly, 1.7e-5 with this form).
+    numpy 2's SIMD tanh beats an exp form of sigmoid/tanh and is exact.
+    """
     if act == "identity":
         return
     if act == "gaussian":
-        # 2 e^(-z²) - 1 as 2 / e^(z²) - 1: one pass fewer; e^(z²) = inf gives -1, as it should.
         np.square(block, out=block)
+        np.negative(block, out=block)
         np.exp(block, out=block)
-        np.divide(2.0, block, out=block)
+        block *= 2.0
         block -= 1.0
     elif act in ("sigmoid", "tanh"):
-        # 2/(1 + e^-z) - 1 and tanh z = 2/(1 + e^-2z) - 1: numpy's exp beats its tanh here.
-        np.exp(block, out=block)
-        block += 1.0
-        np.divide(2.0, block, out=block)
-        block -= 1.0
+        np.tanh(block, out=block)
     elif act in ("sin", "cos"):
         getattr(np, act)(block, out=block)
     else:
         block[...] = apply(act, block, np)
-
-
-def limit_blas_threads(n: int = 1) -> bool:
-    """Make numpy's BLAS use ``n`` threads; True if it could be told.
-
-    The renderer's matrix products are small and many; OpenBLAS's own threads spin on them
-    and double the CPU time (measured: 210 ms vs 95 ms of CPU per 100-node screen), while
-    :func:`render_batch` already splits pixels across cores. Process-wide, so callers opt in
-    (the web app does).
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(n, user_api="blas")
-        return True
-    except ImportError:
-        pass
-    import ctypes
-    import glob
-
-    libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
-    for path in glob.glob(os.path.join(libdir, "*openblas*")):
-        try:
-            lib = ctypes.CDLL(path)  # already loaded by numpy: this returns the same library
-        except OSError:
-            continue
-        for sym in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                    "openblas_set_num_threads64_", "openblas_set_num_threads"):
-            fn = getattr(lib, sym, None)
-            if fn is not None:
-                fn(ctypes.c_int(int(n)))
-                return True
-    return False
-
-
-def _pool():
-    global _POOL
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="ferlab-render")
-    return _POOL
-
-
-_POOL = None
-#: Pixel slices rendered in parallel: numpy releases the GIL inside each call.
-_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 #: Pixels per tile: the rows of one tile stay in cache from one level to the next, and
@@ -308,15 +266,14 @@ def _execute(planes: np.ndarray, n_rows: int, steps) -> np.ndarray:
     return values
 
 
-def _render(genomes: Sequence[Genome], res, window, threads, out_dtype) -> np.ndarray:
-    """Render into (B, H, W, 3): float32 RGB in [0, 1], or uint8 bytes truncated like to_bytes."""
+def render_grouped(genomes: Sequence[Genome], res, window, threads, out_dtype) -> np.ndarray:
+    """Render valid genomes into (B, H, W, 3): float32 RGB in [0, 1], or uint8 bytes truncated
+    like to_bytes. ``threads`` spreads pixel tiles over the engine's pool (default: one per core)."""
     canvas = as_canvas(res, window)
     shape = (canvas.height, canvas.width)
     out = np.empty((len(genomes),) + shape + (3,), out_dtype)
     if not genomes:
         return out
-    for g in genomes:
-        g.validate()
     pix = canvas.width * canvas.height
     prog = _Program(genomes)
     order, row, groups = prog.schedule()
@@ -332,12 +289,13 @@ def _render(genomes: Sequence[Genome], res, window, threads, out_dtype) -> np.nd
     def part(a: int, b: int) -> None:
         values = _execute(np.ascontiguousarray(planes[:, a:b]), len(order), steps)
         if colour:
-            h, s, v = (values[crow[:, k]] for k in range(3))
-            rgb = to_rgb(h, s, v, np)
-            if to_u8:
-                rgb *= 255.0
-                np.clip(rgb, 0.0, 255.0, out=rgb)
-            flat[colour, a:b] = rgb
+            h, s, v = (np.take(values, crow[:, k], axis=0, mode="clip",  # copies: free to overwrite
+                               out=_workspace(f"hsv{k}", (len(crow), b - a))) for k in range(3))
+            rgb = to_rgb_inplace(h, s, v, 255.0 if to_u8 else 1.0,  # already within [0, scale]
+                                 _workspace("rgb", (3, h.size)).reshape((3,) + h.shape),
+                                 _workspace("rgb_tmp", h.shape))
+            for c in range(3):  # per channel: a transposed fancy assignment is ~4x slower
+                flat[colour, a:b, c] = rgb[c]
         if grey:
             # ink_to_rgb's value, clip(|ink|, 0, 1), broadcast to the three channels.
             val = np.abs(values[grow])
@@ -345,9 +303,10 @@ def _render(genomes: Sequence[Genome], res, window, threads, out_dtype) -> np.nd
             if to_u8:
                 val *= 255.0
                 np.clip(val, 0.0, 255.0, out=val)
-            flat[grey, a:b] = val[..., None]
+            for c in range(3):
+                flat[grey, a:b, c] = val
 
-    n_threads = max(1, int(threads or _THREADS))
+    n_threads = max(1, int(threads or THREADS))
     n = max(n_threads, -(-pix // _TILE)) if n_threads > 1 else 1
     n = max(1, min(n, pix // 256 or 1))
     cuts = [pix * k // n for k in range(n + 1)]
@@ -359,20 +318,6 @@ def _render(genomes: Sequence[Genome], res, window, threads, out_dtype) -> np.nd
         for k in range(t, n, n_threads):
             part(cuts[k], cuts[k + 1])
 
-    for f in [_pool().submit(worker, t) for t in range(min(n_threads, n))]:
+    for f in [pool().submit(worker, t) for t in range(min(n_threads, n))]:
         f.result()
     return out
-
-
-def render_batch(genomes: Sequence[Genome], res=128, window=None, threads: int | None = None) -> np.ndarray:
-    """Render several genomes at once: (B, H, W, 3) float32 RGB in [0, 1].
-
-    Same formulas as :func:`ferlab.render.render_genome`, in float32. ``threads`` spreads
-    pixel tiles over a small thread pool (default: up to 4, one per core).
-    """
-    return _render(genomes, res, window, threads, np.float32)
-
-
-def thumbnails(genomes: Sequence[Genome], res=128, window=None, threads: int | None = None) -> np.ndarray:
-    """(B, H, W, 3) uint8 images, truncated like :func:`ferlab.colour.to_bytes`."""
-    return _render(genomes, res, window, threads, np.uint8)

@@ -1,0 +1,178 @@
+"""The contract every backend passes: the same image as the float64 numpy reference.
+
+Same precision, same image: the float64 genome plan and its layerized dense network agree to
+1e-12. float32 backends (numpy, JAX, both population strategies, dense) sit within float32
+rounding of it: 2e-5 on 99.9% of values, 1e-4 everywhere. Deep genomes amplify rounding: the
+plain float32 numpy plan itself is 1.4e-5 off on PlaneOnRunway, so 1e-5 everywhere is not a
+float32 bound.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ferlab.dense import DenseCPPN, forward, rgb_from_outputs
+from ferlab.engine import (batch_weights_fn, render, render_genome, render_population,
+                           render_weight_variants, weights_fn)
+from ferlab.genome import GenomeError
+from ferlab.layerize import layerize
+from ferlab.network import DenseNetwork, GenomeNetwork, Network, as_network, load_network
+from ferlab.picbreeder import load_genome
+from genomes import genomes, tiny
+
+from conftest import CPPNX_NAMES
+
+RES = 40
+
+
+def close_f32(img, ref, what=""):
+    err = np.abs(np.asarray(img, np.float64) - ref)
+    assert err.max() < 1e-4 and np.quantile(err, 0.999) < 2e-5, (what, err.max(), np.quantile(err, 0.999))
+
+
+@pytest.fixture(scope="module")
+def real(shared):
+    """The ten real genomes: the paper's two and the eight CPPN-X files."""
+    paths = [shared / "picbreeder" / "fer" / f"{n}.zip" for n in ("skull", "butterfly")]
+    paths += [shared / "picbreeder" / "cppnx" / f"{n}.xml" for n in CPPNX_NAMES]
+    gs = [load_genome(p) for p in paths]
+    return gs, [render_genome(g, RES).image for g in gs]
+
+
+def test_float64_genome_and_its_dense_network_agree(real):
+    gs, refs = real
+    for g, ref in zip(gs, refs):
+        np.testing.assert_allclose(layerize(g).render(RES, dtype=np.float64).image, ref, atol=1e-12)
+
+
+def test_float32_numpy_and_dense_backends_match(real):
+    gs, refs = real
+    for g, ref in zip(gs, refs):
+        close_f32(render_genome(g, RES, dtype=np.float32).image, ref, "numpy f32")
+        close_f32(layerize(g).render(RES).image, ref, "dense f32")
+
+
+def test_jax_backend_matches(real):
+    gs, refs = real
+    for g, ref in list(zip(gs, refs))[:3]:  # a compile each: three genomes are enough
+        close_f32(weights_fn(g, RES)(np.asarray(g.weights, np.float32)), ref, "jax")
+
+
+def test_weight_variants_match_jax_vmap_and_single_renders(real):
+    g = real[0][0]  # the skull
+    rng = np.random.default_rng(0)
+    ws = np.asarray(g.weights) + rng.normal(0, 1, (6, len(g.links))) * (rng.random((6, len(g.links))) < 0.2)
+    frames = render_weight_variants(g, ws, 24)
+    fn, _ = batch_weights_fn(g, 24)
+    vmapped = np.asarray(fn(ws.astype(np.float32)))
+    for f, v, w in zip(frames, vmapped, ws):
+        ref = render_genome(g.with_weights(w), 24).image
+        # Perturbed weights push some nodes into steeper regions: float32 bound only.
+        assert np.abs(f - ref).max() < 1e-4 and np.abs(v - ref).max() < 1e-4
+        assert np.abs(f - ref).mean() < 2e-6
+    with pytest.raises(ValueError, match="weights must be"):
+        render_weight_variants(g, ws[:, :-1], 24)
+
+
+@pytest.mark.parametrize("strategy", ["grouped", "padded"])
+def test_population_strategies_match_each_genome_alone(real, strategy):
+    gs, refs = real
+    imgs = render_population(gs, RES, dtype=np.float32, strategy=strategy)
+    assert imgs.shape == (len(gs), RES, RES, 3) and imgs.dtype == np.float32
+    for img, ref, g in zip(imgs, refs, gs):
+        close_f32(img, ref, (strategy, g.meta.get("name")))
+    u8 = render_population(gs, RES, strategy=strategy)
+    assert u8.dtype == np.uint8
+    # Truncation: flat regions sit on byte boundaries (0.6·255 = 153), where float32 rounding
+    # may land one level lower than float64; never more.
+    diff = np.abs(u8.astype(int) - np.clip(np.stack(refs) * 255, 0, 255).astype(int))
+    assert diff.max() <= 1
+    assert np.abs(u8.astype(int) - np.clip(imgs * np.float32(255), 0, 255).astype(int)).max() <= 1
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(genomes(), min_size=1, max_size=12))
+def test_grouped_population_matches_on_random_genomes(gs):
+    imgs = render_population(gs, 16, dtype=np.float32)
+    for img, g in zip(imgs, gs):
+        close_f32(img, render_genome(g, 16).image)
+
+
+def test_population_rejects_bad_input_and_handles_empty():
+    bad = tiny().with_weights([float("nan")])
+    with pytest.raises(GenomeError, match="non-finite"):
+        render_population([tiny(), bad], 8)
+    assert render_population([], 8).shape == (0, 8, 8, 3)
+    with pytest.raises(ValueError, match="strategy"):
+        render_population([tiny()], 8, strategy="magic")
+
+
+def test_dense_backends_match(shared):
+    import jax
+    import jax.numpy as jnp
+
+    net = DenseCPPN.load(shared / "reference" / "sgd_skull.npz")
+    ref = net.render(RES, dtype=np.float64).image
+    close_f32(net.render(RES).image, ref, "dense numpy f32")
+    x = np.asarray(net.render(RES, features=True, dtype=np.float32).layers[0]).reshape(4, -1).T
+    out, _ = jax.jit(lambda k, x: forward(net.arch, k, x, jnp))(
+        [jnp.asarray(k, jnp.float32) for k in net.kernels], jnp.asarray(x))
+    close_f32(np.asarray(rgb_from_outputs(out, jnp)).reshape(RES, RES, 3), ref, "dense jax")
+
+
+def test_networks_answer_the_same_questions_for_both_kinds(shared):
+    g = load_genome(shared / "picbreeder" / "fer" / "skull.zip")
+    dense = layerize(g)
+    nets = [as_network(g), as_network(dense)]
+    assert isinstance(nets[0], GenomeNetwork) and isinstance(nets[1], DenseNetwork)
+    assert all(isinstance(n, Network) for n in nets) and as_network(nets[0]) is nets[0]
+    images = [n.render(RES) for n in nets]
+    np.testing.assert_allclose(images[0], images[1], atol=1e-5)
+    np.testing.assert_array_equal(images[0], render(g, RES))
+    for net in nets:
+        w = net.weights()
+        assert w.shape == (net.n_weights,)
+        # Changing one weight through the flat vector changes the picture; restoring it restores.
+        i = int(np.flatnonzero(w)[0])
+        changed = net.with_weights(np.where(np.arange(w.size) == i, w[i] + 2.0, w))
+        assert np.abs(changed.render(RES) - images[0]).max() > 1e-3
+        np.testing.assert_allclose(net.with_weights(w).render(RES), net.render(RES), atol=1e-6)
+        names, maps = zip(*net.features(24))
+        assert maps[0].shape == (4, 24, 24)  # x, y, d, bias first
+    # Provenance: the dense weight traces back to the genome link it was layerized from.
+    li = 5
+    link = g.links[li]
+    assert "link" in nets[0].provenance(li) and f"{link.id[0]}:{link.id[1]}" in nets[0].provenance(li)
+    k, r, c = next((k, *map(int, np.argwhere(o == li)[0])) for k, o in enumerate(dense.origin)
+                   if (o == li).any())
+    flat = sum(a * b for a, b in dense.arch.kernel_shapes()[:k]) + r * dense.arch.width + c
+    assert nets[1].provenance(flat).endswith(f"from link index {li}")
+    assert nets[1].weights()[flat] == pytest.approx(dense.kernels[k][r, c])
+    with pytest.raises(TypeError, match="not a network"):
+        as_network("skull.zip")
+    loaded = load_network(shared / "reference" / "sgd_skull.npz")
+    assert loaded.kind == "dense" and loaded.name == "sgd_skull"
+
+
+def test_paper_and_kernel_orders_are_distinct_names(shared):
+    net = DenseCPPN.load(shared / "reference" / "sgd_skull.npz")
+    paper, kernel = net.paper_weights(), net.kernel_weights()
+    assert sorted(paper) == sorted(kernel) and not np.array_equal(paper, kernel)
+    k, r, c = net.arch.flat_to_lrc(4371)
+    assert paper[4371] == net.kernels[k][r, c]
+    np.testing.assert_array_equal(net.with_kernel_weights(kernel).kernel_weights(), kernel)
+
+
+def test_in_place_colour_pass_equals_the_reference_formula():
+    from ferlab.colour import to_rgb, to_rgb_inplace
+
+    rng = np.random.default_rng(1)
+    hsv = rng.normal(0, 3, (3, 5, 64)).astype(np.float32)
+    hsv[0, 0, :8] = [-1e-9, 0.0, 1.0, -1.0, 2.5, -0.5, 1e6, -3.999999]  # hue wrap edges
+    hsv[2, 0, :4] = [-2.0, 0.0, 1.0, 5.0]  # value is |v| clipped
+    ref = to_rgb(*hsv.astype(np.float64))
+    got = np.moveaxis(to_rgb_inplace(*hsv.copy()), 0, -1)
+    np.testing.assert_allclose(got, ref, atol=2e-6)
+    np.testing.assert_allclose(np.moveaxis(to_rgb_inplace(*hsv.copy(), 255.0), 0, -1), ref * 255, atol=5e-4)
