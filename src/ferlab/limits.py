@@ -40,8 +40,9 @@ def _human(n: float) -> str:
 
 
 def level_ops(genome) -> int:
-    """Multiply-adds per pixel of the level-by-level numpy engine (:mod:`ferlab.render`): each
-    depth level is a product with every node before it, so a deep chain costs depth^2 / 2.
+    """Multiply-adds per pixel of the level-by-level numpy engine
+    (:mod:`ferlab.engine.numpy_backend`): each depth level is a product with every node before
+    it, so a deep chain costs depth^2 / 2.
     Reading those earlier values costs about LEVEL_READ multiply-adds each (narrow levels are
     memory-bound: a 2,000-node chain ran 9x slower than its multiply-adds alone predict)."""
     depth = genome.depths()

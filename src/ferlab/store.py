@@ -202,13 +202,13 @@ class Store:
         self._lock = threading.Lock()
         if str(self.path) != ":memory:":
             if self.path.is_dir():
-                raise StoreError(f"database {self.path} is a folder, not a file", 500)
+                raise StoreBroken(f"database {self.path} is a folder, not a file")
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._init_schema()
         except sqlite3.Error as e:
             self.close()
-            raise StoreError(f"cannot use {self.path} as a ferlab database: {e}", 500) from None
+            raise StoreBroken(f"cannot use {self.path} as a ferlab database: {e}") from None
 
     # -- connections -----------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
