@@ -168,18 +168,10 @@ def render_any(obj, res, window=None, max_values: int | None = None):
     return np.concatenate(bands, axis=0)
 
 
-def save_png(rgb, path) -> Path:
-    from PIL import Image
-
-    from ferlab.atomic import write_with
-    from ferlab.colour import to_bytes
-
-    return write_with(path, lambda t: Image.fromarray(to_bytes(rgb)).save(t, format="PNG"))
-
-
 def cmd_render(args) -> int:
     from ferlab.cli import check_output
     from ferlab.files import load_any
+    from ferlab.io import save_png
     from ferlab.limits import check_render
 
     res, window = parse_res(args.res), parse_window(args.window)

@@ -8,6 +8,7 @@ import numpy as np
 
 from ferlab.atomic import write_text, write_with
 from ferlab.colour import to_bytes
+from ferlab.io import save_png
 
 OUTPUT_FILES = ("net.npz", "final.png", "losses.npy", "evals.npy", "losses.png",
                 "snapshots.png", "summary.json")
@@ -16,15 +17,13 @@ OUTPUT_FILES = ("net.npz", "final.png", "losses.npy", "evals.npy", "losses.png",
 def save_outputs(result, out_dir, reference_losses=None) -> dict[str, Path]:
     """net.npz, final.png, losses.npy (per step), evals.npy (step, full MSE, seconds),
     losses.png, snapshots.png and summary.json in ``out_dir``; returns name -> path."""
-    from PIL import Image
-
     from ferlab.figures.curves import loss_curve, snapshot_strip
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / name for name in OUTPUT_FILES}
     result.net.save(paths["net.npz"])
-    write_with(paths["final.png"], lambda t: Image.fromarray(to_bytes(result.image)).save(t))
+    save_png(result.image, paths["final.png"])
     write_with(paths["losses.npy"], lambda t: np.save(t, np.asarray(result.losses, np.float32)))
     write_with(paths["evals.npy"], lambda t: np.save(t, np.asarray(result.evals, np.float64)))
     loss_curve(paths["losses.png"], result.losses, result.evals, reference_losses,
