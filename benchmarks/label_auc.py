@@ -2,10 +2,10 @@
 
 For every CPPN-X genome in ../shared, over all pairs of labelled links (color_label != 0),
 the ROC AUC of the similarity for same-label vs different-label pairs; pooled = one AUC over
-every genome's pairs. Prints the issue's baseline (cosine of |Δimage| at δ = ±1, 64²),
-ferlab's effect similarity (unit per-node |Δ| maps + context; see
-ferlab.metrics.effect_similarity), its parts, and the alternatives it was chosen over,
-then the other variants tried while designing it (recorded figures, 32²).
+every genome's pairs. Prints every similarity in ferlab.metrics.SIMILARITIES per genome and pooled, then the
+leave-one-genome-out figure (choose the similarity on 7 genomes, score the 8th), the
+variants tried while designing "effect" (recorded figures, 32²) and the out-of-sample
+evidence that decided the default.
 
     .venv/bin/python benchmarks/label_auc.py [--shared ../shared] [--res 64]
 """
@@ -46,6 +46,16 @@ other variants tried (pooled AUC, 32², recorded while designing; baseline 0.733
 """
 
 
+#: What the in-sample table cannot show (measured by the project lead on other labelled CPPN-X
+#: genomes, not available here): "effect" raised the visible pooled AUC 0.776 -> 0.792 but
+#: lowered the unseen one 0.768 -> 0.759. A similarity that wins on all eight visible genomes
+#: can still lose out of sample, so the default stays "image+downstream".
+OUT_OF_SAMPLE = """
+out of sample (other labelled CPPN-X genomes, measured outside this repository):
+  image+downstream 0.768, effect 0.759 (goal >= 0.80): default = image+downstream
+"""
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", default=os.environ.get("FERLAB_SHARED", ROOT.parent / "shared"))
@@ -61,40 +71,35 @@ def main() -> int:
     from ferlab.picbreeder import load_genome
 
     genomes = [load_genome(p) for p in paths]
-    sims = {
-        "baseline |Δ| cosine": M.baseline_similarity,
-        "downstream Jaccard": lambda g, res: M.downstream_overlap(g),
-        "previous ½|Δ|+½Jacc": M.previous_effect_similarity,
-        "baseline + context": lambda g, res: M.with_context(M.baseline_similarity(g, res)),
-        "node shapes (no ctx)": M.change_shape_similarity,
-        "effect (ferlab)": M.effect_similarity,
-    }
     t = time.perf_counter()
     table = {}
-    for name, fn in sims.items():
-        per, scores, flags = {}, [], []
-        for g in genomes:
-            s, same = M.label_pairs(g, fn(g, args.res))
-            per[g.meta["name"]] = M.roc_auc(s, same)
-            scores.append(s)
-            flags.append(same)
-        table[name] = (per, M.roc_auc(np.concatenate(scores), np.concatenate(flags)))
+    for name in M.SIMILARITIES:
+        r = M.label_auc(genomes, name, args.res)
+        table[name] = (r["per_genome"], r["pooled"])
+    logo = M.logo_auc(genomes, res=args.res)
+    logo_all = M.logo_auc(genomes, candidates=list(M.SIMILARITIES), res=args.res)
     took = time.perf_counter() - t
 
     names = [g.meta["name"] for g in genomes]
     pairs = {g.meta["name"]: M.label_pairs(g, np.zeros((len(g.links),) * 2))[1] for g in genomes}
-    head = f"{'genome':26s} {'pairs':>6s} {'same':>5s} " + " ".join(f"{n[:20]:>21s}" for n in sims)
-    print(head)
+    sims = list(M.SIMILARITIES)
+    print(f"{'genome':26s} {'pairs':>6s} {'same':>5s} " + " ".join(f"{n[:17]:>17s}" for n in sims)
+          + f" {'LOGO (chosen)':>28s}")
     for n in names:
         row = f"{n:26s} {len(pairs[n]):6d} {pairs[n].mean():5.2f} "
-        print(row + " ".join(f"{table[s][0][n]:21.3f}" for s in sims))
+        print(row + " ".join(f"{table[s][0][n]:17.3f}" for s in sims)
+              + f" {logo['per_genome'][n]:7.3f} ({logo['chosen'][n][:18]})")
     print(f"{'pooled':26s} {sum(len(p) for p in pairs.values()):6d} {'':5s} "
-          + " ".join(f"{table[s][1]:21.3f}" for s in sims))
-    base, ours = table["baseline |Δ| cosine"], table["effect (ferlab)"]
-    wins = sum(ours[0][n] > base[0][n] for n in names)
+          + " ".join(f"{table[s][1]:17.3f}" for s in sims) + f" {logo['pooled']:7.3f}")
     print(EXPLORED)
-    print(f"\neffect beats baseline on {wins}/{len(names)} genomes; pooled "
-          f"{ours[1]:.3f} vs {base[1]:.3f} ({args.res}², {took:.1f} s)")
+    print(OUT_OF_SAMPLE)
+    print(f"\nleave-one-genome-out AUC (choose among {', '.join(M.UNFITTED)} on 7 genomes, score "
+          f"the 8th): {logo['pooled']:.3f} pooled, chosen {sorted(set(logo['chosen'].values()))}")
+    print(f"the same over all {len(sims)} similarities, including the ones designed on these labels: "
+          f"{logo_all['pooled']:.3f}, chosen {sorted(set(logo_all['chosen'].values()))} -- not a fair "
+          "estimate, their design already saw every held-out genome")
+    print(f"default similarity '{M.DEFAULT_SIMILARITY}': {table[M.DEFAULT_SIMILARITY][1]:.3f} pooled "
+          f"({args.res}², {took:.1f} s, loaded machine)")
     return 0
 
 

@@ -1,10 +1,12 @@
-"""Sweep speed: the skull genome's all-link sheet and the SGD skull's every-weight sheet.
+"""Analysis speed: sweep sheets, ``ferlab metrics`` and the compare report.
 
-Targets (issue 4): 57 links × 5 frames at 256² in ≤ 0.5 s after compilation; 5,478 weights ×
-5 frames at 128² in ≤ 60 s on a 2-core machine. Prints wall times (compile separately); the
+Targets: the skull genome's 57 links × 5 frames at 256² in ≤ 0.5 s after compilation;
+5,478 weights × 5 frames at 128² in ≤ 60 s on a 2-core machine (issue 4); ``ferlab metrics``
+≤ 2 s per paper-sized network, the whole command (issue 9); the compare report of a
+paper-sized pair at default settings ≤ 30 s and ≤ 5 MiB (issue 9). Prints wall times; the
 cores may be shared with other work, so the load average is printed too.
 
-    .venv/bin/python benchmarks/sweep_speed.py [--shared ../shared] [--quick]
+    .venv/bin/python benchmarks/sweep_speed.py [--shared ../shared] [--quick] [--only metrics,report]
 """
 from __future__ import annotations
 
@@ -25,7 +27,9 @@ def main() -> int:
     ap.add_argument("--shared", default=os.environ.get("FERLAB_SHARED", ROOT.parent / "shared"))
     ap.add_argument("--quick", action="store_true", help="SGD sheet on 1/8 of the weights")
     ap.add_argument("--dense-res", type=int, default=128)
+    ap.add_argument("--only", default="sheets,metrics,report", help="comma-separated parts to run")
     args = ap.parse_args()
+    parts = set(args.only.split(","))
     shared = Path(args.shared)
     if not (shared / "reference").is_dir():
         print(f"shared data not found at {shared} (set FERLAB_SHARED)", file=sys.stderr)
@@ -36,6 +40,12 @@ def main() -> int:
     from ferlab.sweep import DenseSweeper, deltas, iter_dense_sweep, resolve_weights, sweep_genome
 
     print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f}")
+    if "metrics" in parts:
+        metrics_speed(shared)
+    if "report" in parts:
+        report_speed(shared)
+    if "sheets" not in parts:
+        return 0
 
     skull = load_genome(shared / "picbreeder/fer/skull.zip")
     t = time.perf_counter()
@@ -72,6 +82,54 @@ def main() -> int:
           f"[target <= 60 s for all 5,478]")
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     return 0
+
+
+def metrics_speed(shared: Path) -> None:
+    """`ferlab metrics NET` as a user runs it (fresh process, warm baseline cache), and the
+    library call alone."""
+    import subprocess
+    import tempfile
+
+    from ferlab.files import load_any
+    from ferlab.metrics import fer_metrics
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = str(Path(tmp) / "baselines.json")
+        for name in ("picbreeder_skull", "sgd_skull", "picbreeder_butterfly", "sgd_butterfly"):
+            path = shared / f"reference/{name}.npz"
+            cmd = [sys.executable, "-m", "ferlab", "metrics", str(path), "--json", "--baseline-cache", cache]
+            t = time.perf_counter()
+            subprocess.run(cmd, check=True, env=env, capture_output=True)  # fills the baseline cache
+            cold = time.perf_counter() - t
+            t = time.perf_counter()
+            subprocess.run(cmd, check=True, env=env, capture_output=True)
+            warm = time.perf_counter() - t
+            net = load_any(path)
+            t = time.perf_counter()
+            fer_metrics(net)
+            lib = time.perf_counter() - t
+            print(f"ferlab metrics {name:22s} {warm:5.2f} s (first run, computing the random baseline: "
+                  f"{cold:5.2f} s; fer_metrics alone {lib:.2f} s)  [target <= 2 s]")
+
+
+def report_speed(shared: Path) -> None:
+    from ferlab.files import load_any
+    from ferlab.report import compare_report_with_timings
+
+    import tempfile
+
+    for image in ("skull", "butterfly"):
+        a = load_any(shared / f"reference/picbreeder_{image}.npz")
+        b = load_any(shared / f"reference/sgd_{image}.npz")
+        with tempfile.TemporaryDirectory() as tmp:
+            t, cpu = time.perf_counter(), time.process_time()
+            path, stages = compare_report_with_timings(a, b, Path(tmp) / "r.html")
+            took, cpu = time.perf_counter() - t, time.process_time() - cpu
+            size = path.stat().st_size / 2**20
+        slow = ", ".join(f"{k} {v:.1f}" for k, v in sorted(stages.items(), key=lambda kv: -kv[1])[:3])
+        print(f"compare report, paper {image} pair at defaults: {took:.1f} s wall, {cpu:.1f} s CPU, {size:.2f} MiB "
+              f"(slowest stages, s: {slow})  [target <= 30 s, <= 5 MiB]")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import io
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 from browser import ROOT, browser_and_server, shot, wait_generation
@@ -110,7 +111,10 @@ def test_cppnx_labels_scan_save_and_breed(env, shared, tmp_path):
     page.click("[data-testid=scan-play]")
     page.wait_for_function("document.getElementById('scan-play').dataset.state === 'playing'")
     seen, pictures = set(), set()
-    for _ in range(40):
+    # The scan first fetches all its frames: under load that can take seconds, so wait on a
+    # deadline rather than a fixed number of polls.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
         page.wait_for_timeout(90)
         f = page.get_attribute("[data-testid=scan-frame]", "data-frame")
         if f is not None:

@@ -21,7 +21,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 TINY = dict(image_res=48, feature_res=16, sweep_res=24, sheet_rows=4, n_random=2, metrics_res=24,
-            max_weights=256, n_directions=2)
+            max_weights=256)
 
 
 def _need(ok: bool, msg: str):

@@ -104,7 +104,7 @@ def test_image_targets_past_the_size_limit(work, capsys):
 @pytest.mark.parametrize("argv,fragment", [
     (["sweep", "good.json", "-o", "s.png", "--seed", "18446744073709551616", "--random", "1"], "seed"),
     (["train", "good.json", "-o", "run", "--seed", "-1"], "seed"),
-    (["metrics", "good.json", "--seed", str(2**70)], "out of range"),
+    (["sweep", "good.json", "-o", "s.png", "--count", str(2**70)], "out of range"),
     (["render", "good.json", "--res", "99999999999999999999999", "-o", "keep.png"], "out of range"),
     (["sweep", "good.json", "-o", "s.png", "--span", "inf"], "span"),
     (["train", "good.json", "-o", "run", "--arch", "256;sin:4096", "--steps", "2"], "at most"),
@@ -127,11 +127,13 @@ def test_costs_are_estimated_before_any_work(work, capsys, monkeypatch):
     _fails_cleanly(["render", "chain.json", "--res", "2048", "-o", "keep.png"], capsys, work, "limit")
     _fails_cleanly(["sweep", "good.npz", "--all", "--count", "101", "--res", "256", "-o", "s.npz"],
                    capsys, work, "limit")
-    _fails_cleanly(["metrics", "good.npz", "--directions", "100000"], capsys, work, "directions")
     save_genome(chain(1300), work / "long.json")
     _fails_cleanly(["sweep", "long.json", "--links", "2:0", "--res", "8", "-o", "s.png"], capsys, work, "compiles")
-    _fails_cleanly(["metrics", "good.npz", "--res", "256", "--max-weights", "0", "--directions", "256"],
-                   capsys, work, "limit")
+    from ferlab.dense import Arch, DenseCPPN
+
+    arch = Arch.parse("8;sin:64")
+    DenseCPPN(arch, tuple(np.full(s, 0.1, np.float32) for s in arch.kernel_shapes())).save(work / "wide.npz")
+    _fails_cleanly(["metrics", "wide.npz"], capsys, work, "--no-baseline")
 
 
 def test_layerize_refuses_what_info_would_refuse(work, capsys):

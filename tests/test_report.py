@@ -18,7 +18,7 @@ from ferlab.report import SECTIONS, compare_report
 
 #: Small settings: the report's structure does not depend on resolution.
 TINY = dict(image_res=48, feature_res=16, sweep_res=24, sheet_rows=6, n_random=2, metrics_res=24,
-            max_weights=256, n_directions=2)
+            max_weights=256)
 VOID = {"meta", "img", "br", "hr", "link", "input"}
 
 
@@ -105,6 +105,48 @@ def test_report_is_valid_self_contained_html_with_every_section(report):
         assert any(row.startswith(key) for row in page.table_rows), key
 
 
+def test_report_pngs_are_opaque_and_drawn_pixel_for_pixel(report):
+    from ferlab.figures.sweeps import GAP, TILE_INCHES, native_dpi
+
+    path, _ = report
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    res, rows = TINY["sweep_res"], TINY["sheet_rows"]
+    for src in page.sections["sweeps"]:
+        im = _decode_png(src)
+        assert im.mode == "RGB"
+        # Frames are not blown up: the sheet is its frames plus a fixed margin, at native dpi.
+        frames_px = rows * (res + GAP)
+        margin_px = 0.7 * native_dpi(res)
+        assert frames_px <= im.height <= frames_px + margin_px + 2
+        assert native_dpi(res) * TILE_INCHES == pytest.approx(res + GAP)
+
+
+def test_map_figures_use_the_papers_colours():
+    import matplotlib
+
+    from ferlab.figures import features, pca
+
+    cmap = matplotlib.colormaps[features.CMAP]
+    plus, minus = cmap(1.0), cmap(0.0)
+    assert plus[2] > plus[0] and minus[0] > minus[2]  # +1 blue, −1 red (the paper's figures)
+    assert pca.CMAP == features.CMAP
+
+
+def test_single_weight_sheets_pick_weights_that_exist(shared):
+    from ferlab.sweep import existing_weights, strongest_weights
+
+    net = load_any(shared / "reference/picbreeder_skull.npz")  # no link-origin map
+    assert net.origin is None
+    picked = strongest_weights(net, existing_weights(net), 12, res=16, sample=300)
+    assert len(picked) == 12 and all(net.kernels[k][r, c] != 0 for k, r, c in picked)
+    g = load_genome(shared / "picbreeder/fer/skull.zip")
+    lay = layerize(g)
+    ws = existing_weights(lay)
+    assert len(ws) == sum(int((o >= 0).sum()) for o in lay.origin)
+    assert all(lay.origin[k][r, c] >= 0 for k, r, c in ws)
+
+
 def test_report_images_show_both_networks(report, shared):
     path, _ = report
     page = Page()
@@ -162,8 +204,7 @@ def test_cli_compare_and_bad_input(shared, tmp_path, capsys):
     a = str(shared / "picbreeder/cppnx/576_Skull.xml")
     b = str(shared / "reference/picbreeder_skull.npz")
     assert main(["compare", a, b, "-o", str(out), "--sweep-res", "24", "--feature-res", "16",
-                 "--metrics-res", "24", "--rows", "3", "--random", "1", "--max-weights", "256",
-                 "--directions", "2"]) == 0
+                 "--metrics-res", "24", "--rows", "3", "--random", "1", "--max-weights", "256"]) == 0
     text = out.read_text(encoding="utf-8")
     assert all(f'id="{s}"' in text for s, _ in SECTIONS)
     assert "Mouth open close" in text or "576_Skull" in text

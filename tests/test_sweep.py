@@ -68,7 +68,7 @@ def test_sweep_frames_match_rerendering_with_the_changed_weight(skull):
 @pytest.mark.parametrize("low_rank", [False, True])
 def test_dense_cached_tail_matches_full_render(sgd_skull, low_rank, monkeypatch):
     if low_rank:  # the path big sweeps take: exact low-rank propagation of the change
-        monkeypatch.setattr(S, "RANK_MIN_FRAMES", 0)
+        monkeypatch.setattr(S.dense, "RANK_MIN_FRAMES", 0)
     net = sgd_skull
     picks = [(0, 2, 5), (1, 21, 0), (6, 3, 17), (11, 20, 21), (12, 4, 2)]  # incl. output kernel
     if low_rank:  # one compilation per kernel there: keep to short tails (deep ones: below)
@@ -89,7 +89,7 @@ def test_every_weight_of_small_networks_matches_full_render(arch, monkeypatch):
     a = Arch.parse(arch)
     rng = np.random.default_rng(0)
     net = DenseCPPN(a, tuple(rng.normal(0, 1, s).astype(np.float32) for s in a.kernel_shapes()))
-    monkeypatch.setattr(S, "RANK_MIN_FRAMES", 0)  # rank path where it applies, else the loop
+    monkeypatch.setattr(S.dense, "RANK_MIN_FRAMES", 0)  # rank path where it applies, else the loop
     sheet = S.sweep_dense(net, all_weights=True, offsets=[-0.7, 1.0], res=12)
     assert len(sheet.rows) == a.n_params
     for r, row in enumerate(sheet.rows):
@@ -101,7 +101,7 @@ def test_every_weight_of_small_networks_matches_full_render(arch, monkeypatch):
 def test_chunked_sweep_equals_unchunked(sgd_skull, monkeypatch):
     picks = [(3, 1, 1), (3, 2, 2), (3, 5, 9), (4, 0, 0), (12, 1, 1)]
     whole = S.sweep_dense(sgd_skull, weights=picks, res=24).frames
-    monkeypatch.setattr(S, "CHUNK_FLOATS", 24 * 24 * 3 * 22 * 4)  # about one weight per chunk
+    monkeypatch.setattr(S.frames, "CHUNK_FLOATS", 24 * 24 * 3 * 22 * 4)  # about one weight per chunk
     parts = S.sweep_dense(sgd_skull, weights=picks, res=24).frames
     np.testing.assert_allclose(parts, whole, atol=1e-6)
 
@@ -138,6 +138,43 @@ def test_random_direction_is_seeded_unit_and_respects_nonzero(sgd_skull, skull):
     d = S.random_direction(net, 0, nonzero=True)
     w = S.flat_weights(net)
     assert np.all(d[w == 0] == 0) and np.count_nonzero(d) == np.count_nonzero(w)
+
+
+def test_filter_normalised_directions_match_each_filters_size(sgd_skull, skull):
+    d = S.filter_normalised(sgd_skull, np.random.default_rng(7))
+    np.testing.assert_array_equal(d, S.filter_normalised(sgd_skull, 7))
+    a = 0
+    for kern in sgd_skull.kernels:
+        part = d[a:a + kern.size].reshape(kern.shape)
+        np.testing.assert_allclose(np.linalg.norm(part, axis=0), np.linalg.norm(np.asarray(kern, np.float64), axis=0),
+                                   rtol=1e-6)
+        a += kern.size
+    # Rescaling one neuron's incoming weights rescales its filter's step the same way.
+    ks = [np.array(k, np.float64) for k in sgd_skull.kernels]
+    ks[3][:, 5] *= 10
+    d10 = S.filter_normalised(sgd_skull.with_kernels(ks), 7)
+    off = sum(k.size for k in sgd_skull.kernels[:3])
+    col = lambda v: v[off:off + ks[3].size].reshape(ks[3].shape)[:, 5]  # noqa: E731
+    np.testing.assert_allclose(col(d10), 10 * col(d), rtol=1e-6)
+    # Absent neurons (all-zero filters) are never moved; genome filters are a node's in-links.
+    net = layerize(skull)
+    dn, a, empty = S.filter_normalised(net, 0), 0, 0
+    for kern in net.kernels:
+        part = dn[a:a + kern.size].reshape(kern.shape)
+        dead = ~np.asarray(kern).any(axis=0)
+        assert not part[:, dead].any()
+        empty += int(dead.sum())
+        a += kern.size
+    assert empty > 0
+    dg = S.filter_normalised(skull, 0)
+    wg = np.asarray(skull.weights, np.float64)
+    for node in {l.target for l in skull.links}:
+        idx = [i for i, l in enumerate(skull.links) if l.target == node]
+        assert np.linalg.norm(dg[idx]) == pytest.approx(np.linalg.norm(wg[idx]))
+    sheet = S.sweep_random(sgd_skull, 1, seed=2, res=16)
+    assert "filter-normalised" in sheet.labels[0] and sheet.rows[0]["kind"] == "filter"
+    with pytest.raises(ValueError, match="direction kind"):
+        S.sweep_random(sgd_skull, 1, kind="sideways")
 
 
 def test_direction_sweeps_match_rerendering(skull, sgd_skull):

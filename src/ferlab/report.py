@@ -32,12 +32,14 @@ SECTIONS = (
 class ReportOptions:
     image_res: int = 256
     feature_res: int = 40
-    sweep_res: int = 64
-    sheet_rows: int = 64
+    sweep_res: int = 40
+    sheet_rows: int = 48
     n_random: int = 4
+    #: Largest step along a filter-normalised direction: a step the size of every filter (±1)
+    #: garbles any network; at ±0.5 an evolved picture still bends where an SGD one breaks up.
+    random_span: float = 0.5
     metrics_res: int = 32
-    max_weights: int = 512
-    n_directions: int = 8
+    max_weights: int = 512  # weights sampled when a sheet's rows are picked by effect
     seed: int = 0
     genome: Genome | None = None  # labels dense sweep rows with this genome's link ids/labels
     figures_dir: Path | None = None  # also export every figure here
@@ -68,18 +70,17 @@ def _feature_figure(obj, res, image_res):
     return feature_figure(obj, res=res, image_res=image_res)
 
 
-def _sheet_positions(a, b, rows: int, res: int, seed: int, max_weights: int):
-    """Which weights each sheet shows: a genome's links; a layerized net's link weights;
-    another dense net of the same architecture: the same (kernel, row, col) positions (so the
-    two sheets line up); otherwise the ``rows`` weights whose sweeps change the image most."""
-    from ferlab import metrics as M
+def _sheet_positions(a, b, rows: int, res: int, seed: int, sample: int):
+    """Which weights each sheet shows, always weights that exist: a genome's links; a
+    layerized net's link weights; another dense net of the same architecture: the same
+    (kernel, row, col) positions (so the two sheets line up); otherwise, among its non-zero
+    weights, the ``rows`` whose sweeps change the image most (a seeded sample of ``sample``)."""
+    from ferlab.sweep import existing_weights, strongest_weights
 
     def own(obj):
         if isinstance(obj, Genome):
             return None  # all links
-        if obj.origin is not None:
-            return [(k, int(r), int(c)) for k, o in enumerate(obj.origin) for r, c in zip(*np.nonzero(o >= 0))]
-        return []
+        return existing_weights(obj) if obj.origin is not None else []
 
     pos = [own(a), own(b)]
     for i, (x, other) in enumerate(((a, b), (b, a))):
@@ -88,10 +89,7 @@ def _sheet_positions(a, b, rows: int, res: int, seed: int, max_weights: int):
             pos[i] = list(pos[1 - i])
     for i, x in enumerate((a, b)):
         if pos[i] == []:
-            # Same resolution and sample as the metrics: one compiled sweep program serves both.
-            eff = M.weight_effects(x, res, max_weights=max_weights, seed=seed)
-            order = np.argsort(-eff.energy, kind="stable")[:rows]
-            pos[i] = sorted(eff.lrcs[j] for j in order)
+            pos[i] = strongest_weights(x, existing_weights(x), rows, res, sample, seed)
         elif pos[i] is not None:
             pos[i] = pos[i][:rows]
     return pos
@@ -108,19 +106,23 @@ def _sweep_sheet(obj, positions, res, rows, genome=None):
 
 def build_figures(a, b, opts: ReportOptions) -> dict:
     """Every figure of the report as PNG bytes: {section: [(caption, png) for a, for b]}."""
+    from ferlab.atomic import write_with
     from ferlab.figures.pca import pca_figure
-    from ferlab.figures.sweeps import figure_png, sweep_figure
-    from ferlab.sweep import sweep_random
+    from ferlab.figures.features import native_dpi as map_dpi
+    from ferlab.figures.sweeps import figure_png, native_dpi, sweep_figure
+    from ferlab.sweep import deltas, sweep_random
 
     out: dict[str, list] = {s: [] for s, _ in SECTIONS if s != "metrics"}
     names = [_name(a, "A"), _name(b, "B")]
 
-    def add(section, i, caption, fig):
+    # Each figure is encoded at the dpi that draws its tiles pixel for pixel: lossless and no
+    # bigger than what the page shows.
+    def add(section, i, caption, fig, dpi):
         if opts.figures_dir is not None:
             opts.figures_dir.mkdir(parents=True, exist_ok=True)
             write_with(opts.figures_dir / f"{section}_{'ab'[i]}_{_slug(names[i])}.{opts.figure_format}",
-                       lambda t: fig.savefig(t, dpi=150 if opts.figure_format == "png" else None))
-        out[section].append((caption, figure_png(fig, dpi=110)))
+                       lambda tmp: fig.savefig(tmp, dpi=150 if opts.figure_format == "png" else None))
+        out[section].append((caption, figure_png(fig, dpi=dpi)))
 
     t = time.perf_counter()
     positions = _sheet_positions(a, b, opts.sheet_rows, opts.metrics_res, opts.seed, opts.max_weights)
@@ -128,29 +130,30 @@ def build_figures(a, b, opts: ReportOptions) -> dict:
         img = _image(obj, opts.image_res)
         out["images"].append((f"{names[i]} ({_describe(obj)})", _png_of_array(img)))
         if opts.figures_dir is not None:
+            from ferlab.io import save_png
+
             opts.figures_dir.mkdir(parents=True, exist_ok=True)
-            from PIL import Image
-
-            from ferlab.colour import to_bytes
-
-            write_with(opts.figures_dir / f"images_{'ab'[i]}_{_slug(names[i])}.png",
-                       lambda t: Image.fromarray(to_bytes(img)).save(t))
+            save_png(img, opts.figures_dir / f"images_{'ab'[i]}_{_slug(names[i])}.png")
     opts.timings["images"] = time.perf_counter() - t
     for i, obj in enumerate((a, b)):
         t = time.perf_counter()
-        add("features", i, names[i], _feature_figure(obj, opts.feature_res, opts.image_res))
+        add("features", i, names[i], _feature_figure(obj, opts.feature_res, opts.image_res),
+            map_dpi(opts.feature_res))
         opts.timings[f"features_{i}"] = time.perf_counter() - t
         t = time.perf_counter()
-        add("pca", i, names[i], pca_figure(obj, opts.feature_res))
+        add("pca", i, names[i], pca_figure(obj, opts.feature_res), map_dpi(opts.feature_res))
         opts.timings[f"pca_{i}"] = time.perf_counter() - t
         t = time.perf_counter()
         sheet = _sweep_sheet(obj, positions[i], opts.sweep_res, opts.sheet_rows, opts.genome)
-        add("sweeps", i, f"{names[i]}: {len(sheet.labels)} weights", sweep_figure(sheet))
+        add("sweeps", i, f"{names[i]}: {len(sheet.labels)} weights", sweep_figure(sheet),
+            native_dpi(opts.sweep_res))
         opts.timings[f"sweeps_{i}"] = time.perf_counter() - t
         t = time.perf_counter()
-        rnd = sweep_random(obj, opts.n_random, seed=opts.seed, res=opts.sweep_res)
+        rnd = sweep_random(obj, opts.n_random, seed=opts.seed, res=opts.sweep_res,
+                           offsets=deltas(opts.random_span))
         add("random", i, f"{names[i]}: seeds {opts.seed}..{opts.seed + opts.n_random - 1}",
-            sweep_figure(rnd, title=f"{names[i]} — random unit directions"))
+            sweep_figure(rnd, title=f"{names[i]} — filter-normalised random directions"),
+            native_dpi(opts.sweep_res))
         opts.timings[f"random_{i}"] = time.perf_counter() - t
     return out
 
@@ -174,20 +177,25 @@ def _img_tag(png: bytes, alt: str) -> str:
 def _metrics_table(ma: dict, mb: dict, names) -> str:
     from ferlab.metrics import METRIC_NOTES, SCORE_TERMS
 
+    def cell(m, key):
+        if "refused" in m:
+            return "—"
+        v = m.get(key)
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
     rows = []
     for key, note in METRIC_NOTES.items():
-        va, vb = ma.get(key), mb.get(key)
-        if va is None or vb is None:
+        if key not in ma and key not in mb:
             continue
         scored = " *" if key in SCORE_TERMS else ""
-        lower = "" if va == vb else (' class="lower-a"' if va < vb else ' class="lower-b"')
-        rows.append(f"<tr{lower}><th>{html.escape(key)}{scored}</th><td>{va:.3f}</td><td>{vb:.3f}</td>"
+        rows.append(f"<tr><th>{html.escape(key)}{scored}</th><td>{cell(ma, key)}</td><td>{cell(mb, key)}</td>"
                     f"<td class=note>{html.escape(note)}</td></tr>")
     head = (f"<tr><th>metric</th><th>{html.escape(names[0])}</th><th>{html.escape(names[1])}</th>"
             "<th>meaning (higher = more fractured/entangled)</th></tr>")
-    foot = (f"<p class=note>* part of fer_score. Swept {ma['n_swept']} / {ma['n_weights']} and "
-            f"{mb['n_swept']} / {mb['n_weights']} weights.</p>")
-    return f'<table class="metrics">{head}{"".join(rows)}</table>{foot}'
+    refused = "".join(f"<p class=note>{html.escape(n)}: not scored: {html.escape(m['refused'])}</p>"
+                      for n, m in zip(names, (ma, mb)) if "refused" in m)
+    foot = "<p class=note>* enters fer_score.</p>"
+    return f'<table class="metrics">{head}{"".join(rows)}</table>{refused}{foot}'
 
 
 CSS = """
@@ -233,7 +241,7 @@ def compare_report(a, b, path, progress: bool = False, **options) -> Path:
     """Write the side-by-side report for networks ``a`` and ``b`` (Genome or DenseCPPN).
 
     Options (see :class:`ReportOptions`): image_res, feature_res, sweep_res, sheet_rows,
-    n_random, metrics_res, max_weights, n_directions, seed, genome (names the links of a
+    n_random, metrics_res, max_weights, seed, genome (names the links of a
     layerized network's sweep rows), figures_dir, figure_format. Returns the path written;
     :func:`compare_report_with_timings` also returns seconds per stage.
     """
@@ -242,7 +250,8 @@ def compare_report(a, b, path, progress: bool = False, **options) -> Path:
 
 def compare_report_with_timings(a, b, path, progress: bool = False, **options):
     """As :func:`compare_report`, also returning {stage: seconds}."""
-    from ferlab.metrics import fer_metrics
+    from ferlab.atomic import write_text
+    from ferlab.metrics import BaselineCache, ConstantImageError, fer_metrics
 
     for obj in (a, b):
         if not isinstance(obj, (Genome, DenseCPPN)):
@@ -257,15 +266,23 @@ def compare_report_with_timings(a, b, path, progress: bool = False, **options):
         raise ValueError(f"report must be an .html file, got {path.name!r}")
     figures = build_figures(a, b, opts)
     t = time.perf_counter()
-    kw = dict(res=opts.metrics_res, seed=opts.seed, max_weights=opts.max_weights,
-              n_directions=opts.n_directions, progress=progress)
-    ma, mb = fer_metrics(a, **kw), fer_metrics(b, **kw)
+    baseline = BaselineCache()
+
+    def measure(obj):
+        try:
+            return fer_metrics(obj, res=opts.metrics_res, baseline=baseline)
+        except ConstantImageError as e:
+            return {"refused": str(e)}
+
+    ma, mb = measure(a), measure(b)
     opts.timings["metrics"] = time.perf_counter() - t
-    notes = (f"Metrics at {opts.metrics_res}² on a seeded sample (seed {opts.seed}) of up to "
-             f"{opts.max_weights} weights and {opts.n_directions} random directions; genomes are "
-             "measured as their layerized dense networks. See ferlab.metrics for formulas.")
+    notes = (f"Metrics at {opts.metrics_res}², defined on the function (non-linear neurons' maps and "
+             "pre-activation shifts); genomes are measured as their layerized dense networks; "
+             "random_baseline: mean over random LeCun-normal networks of the same architecture. "
+             "See ferlab.metrics for formulas.")
     page = render_html([_name(a, "A"), _name(b, "B")], [_describe(a), _describe(b)], figures, ma, mb, notes)
-    return write_text(path, page), dict(opts.timings)
+    write_text(path, page)  # atomic: never a half-written report
+    return path, dict(opts.timings)
 
 
 __all__ = ["compare_report", "compare_report_with_timings", "render_html", "ReportOptions", "SECTIONS"]

@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from ferlab.cli import CLIError
+from ferlab.metrics.labels import DEFAULT_SIMILARITY, SIMILARITIES
 
-#: Most random directions the metrics take (each is a full sweep of every weight at once).
-MAX_DIRECTIONS = 256
+SIMILARITY_CHOICES = tuple(SIMILARITIES)
+
+#: Networks the random-init baseline may draw (controls.BaselineCache: at most 3 x 3 seeds).
+BASELINE_DRAWS = 9
 
 
 def register(sub) -> None:
@@ -29,7 +33,9 @@ def register(sub) -> None:
     p.add_argument("--genome", help="genome the dense network was layerized from (labels rows with link ids)")
     p.add_argument("--random", type=int, metavar="N", help="N random-direction sweeps instead")
     p.add_argument("--seed", type=int, default=0, help="first random direction's seed")
-    p.add_argument("--nonzero", action="store_true", help="random directions over non-zero weights only")
+    p.add_argument("--direction", choices=("filter", "unit"), default="filter",
+                   help="random directions: filter-normalised (default, Li et al. 2018) or unit")
+    p.add_argument("--nonzero", action="store_true", help="unit random directions over non-zero weights only")
     p.add_argument("--span", type=float, default=1.0, help="largest |δ| (default 1)")
     p.add_argument("--count", type=int, default=5, help="frames per row (default 5)")
     p.add_argument("--res", type=int, default=64, help="frame resolution (default 64)")
@@ -37,18 +43,21 @@ def register(sub) -> None:
 
     p = sub.add_parser(
         "metrics", help="FER metrics of a network (or label agreement of CPPN-X genomes)",
-        description="Quantitative fractured/entangled measures (see ferlab.metrics) and fer_score "
-                    "in [0, 1] (higher = more FER). With --label-auc: how well link-effect "
-                    "similarity predicts CPPN-X human labels (ROC AUC per genome and pooled).")
+        description="Fractured/entangled measures defined on the function (see ferlab.metrics) and "
+                    "fer_score in [0, 1] (higher = more FER), beside the random-init baseline of the "
+                    "network's architecture (cached in --baseline-cache). A network whose image is "
+                    "(near-)constant is refused. With --label-auc: how well link-effect similarity "
+                    "predicts CPPN-X human labels (ROC AUC per genome and pooled).")
     p.add_argument("net", nargs="?", help="genome or dense network")
     p.add_argument("--label-auc", nargs="+", metavar="GENOME", help="CPPN-X genomes with link labels")
-    p.add_argument("--similarity", choices=("effect", "baseline"), default="effect",
-                   help="link similarity for --label-auc (default: effect)")
+    p.add_argument("--similarity", choices=SIMILARITY_CHOICES, default=DEFAULT_SIMILARITY,
+                   help=f"link similarity for --label-auc (default: {DEFAULT_SIMILARITY})")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--res", type=int, default=None, help="resolution (default 32; 64 for --label-auc)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-weights", type=int, default=512, help="weights sampled for sweep metrics (0 = all)")
-    p.add_argument("--directions", type=int, default=8, help="random directions (default 8)")
+    p.add_argument("--baseline-cache", metavar="FILE", default=None,
+                   help="JSON file keeping random-init baselines (default: "
+                        "$XDG_CACHE_HOME/ferlab/baselines.json)")
+    p.add_argument("--no-baseline", action="store_true", help="skip the random-init baseline")
     p.add_argument("-o", "--output", help="also write the JSON object to this file")
     p.set_defaults(func=cmd_metrics)
 
@@ -61,13 +70,13 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="report .html")
     p.add_argument("--figures", metavar="DIR", help="also export every figure into DIR")
     p.add_argument("--format", choices=("png", "pdf"), default="png", help="format for --figures")
-    p.add_argument("--sweep-res", type=int, default=64)
+    p.add_argument("--sweep-res", type=int, default=40, help="sweep frame resolution (default 40)")
     p.add_argument("--feature-res", type=int, default=40)
     p.add_argument("--metrics-res", type=int, default=32)
-    p.add_argument("--rows", type=int, default=64, help="most rows per sweep sheet")
+    p.add_argument("--rows", type=int, default=48, help="most rows per sweep sheet (default 48)")
     p.add_argument("--random", type=int, default=4, help="random directions shown")
-    p.add_argument("--max-weights", type=int, default=512, help="weights sampled for the metrics")
-    p.add_argument("--directions", type=int, default=8, help="random directions for the metrics")
+    p.add_argument("--max-weights", type=int, default=512,
+                   help="weights sampled when sheet rows are picked by effect")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_compare)
 
@@ -104,19 +113,24 @@ def _sweep_rows(obj, args) -> int:
     return chosen or sum(int((o >= 0).sum()) for o in obj.origin)
 
 
-def check_metrics_cost(obj, res: int, max_weights: int | None, directions: int) -> None:
-    """Refuse metrics whose sweeps would exceed limits.MAX_OPS (checked before any render)."""
+def check_metrics_cost(obj, res: int, baseline: bool = True) -> None:
+    """Refuse metrics whose probes would exceed limits.MAX_OPS (checked before any render).
+
+    The probe shifts each neuron's pre-activation by each of NEURON_OFFSETS and renders the
+    change (a frame through the network's weights); the random-init baseline repeats that for
+    up to BASELINE_DRAWS networks of the same architecture.
+    """
     from ferlab.limits import FRAME_OVERHEAD, MAX_OPS, CostError
-    from ferlab.metrics import METRIC_OFFSETS, as_dense
+    from ferlab.metrics import as_dense
+    from ferlab.metrics.terms import NEURON_OFFSETS
 
     net = as_dense(obj)
-    swept = net.arch.n_params if not max_weights else min(max_weights, net.arch.n_params)
-    frames = (swept + directions) * len(METRIC_OFFSETS)
+    frames = net.arch.width * net.arch.depth * len(NEURON_OFFSETS) * (1 + BASELINE_DRAWS * baseline)
     ops = frames * res * res * (net.arch.n_params + FRAME_OVERHEAD)
     if ops > MAX_OPS:
         raise CostError(f"metrics would take {ops / 1e9:.1f}G multiply-adds ({frames} frames at "
-                        f"{res}x{res}); the limit is {MAX_OPS / 1e9:.0f}G: lower --res, "
-                        "--max-weights or --directions")
+                        f"{res}x{res}); the limit is {MAX_OPS / 1e9:.0f}G: lower --res"
+                        + (" or use --no-baseline" if baseline else ""))
 
 
 def cmd_sweep(args) -> int:
@@ -138,7 +152,8 @@ def cmd_sweep(args) -> int:
     if isinstance(obj, Genome):  # dense sweeps propagate changes in low rank: memory bounds them
         check_render(obj, args.res * args.res, frames=frames, what="sweep", engine="gather")
     if args.random is not None:
-        sheet = sweep_random(obj, args.random, args.seed, args.nonzero, offsets, args.res)
+        sheet = sweep_random(obj, args.random, args.seed, args.nonzero, offsets, args.res,
+                             kind=args.direction)
     else:
         links = [s for s in args.links.split(",") if s.strip()] if args.links else None
         if not isinstance(obj, Genome) and suffix != ".npz":
@@ -171,8 +186,13 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def default_baseline_cache() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "ferlab" / "baselines.json"
+
+
 def cmd_metrics(args) -> int:
-    from ferlab.metrics import METRIC_NOTES, fer_metrics, label_auc
+    from ferlab.metrics import METRIC_NOTES, BaselineCache, fer_metrics, label_auc
 
     if args.label_auc:
         if args.net:
@@ -196,14 +216,12 @@ def cmd_metrics(args) -> int:
         raise CLIError("give a network file, or --label-auc GENOME...")
     res = args.res or 32
     _check_res(res, 8, 256)
-    if args.max_weights < 0 or not 1 <= args.directions <= MAX_DIRECTIONS:
-        raise CLIError(f"--max-weights must be >= 0 and --directions 1..{MAX_DIRECTIONS}")
     obj = _load(args.net)
-    check_metrics_cost(obj, res, args.max_weights, args.directions)
-    m = fer_metrics(obj, res=res, seed=args.seed, max_weights=args.max_weights or None,
-                    n_directions=args.directions, progress=sys.stderr.isatty())
+    check_metrics_cost(obj, res, baseline=not args.no_baseline)
+    baseline = None if args.no_baseline else BaselineCache(args.baseline_cache or default_baseline_cache())
+    m = fer_metrics(obj, res=res, baseline=baseline)
     _emit(args, m, lambda r: "\n".join(
-        f"{k:30s} {v:10.4f}  {METRIC_NOTES.get(k, '')}" if isinstance(v, float) else f"{k:30s} {v:10d}"
+        f"{k:22s} {v:8.4f}  {METRIC_NOTES.get(k, '')}" if isinstance(v, float) else f"{k:22s} {v:8d}  {METRIC_NOTES.get(k, '')}"
         for k, v in r.items()))
     return 0
 
@@ -224,18 +242,17 @@ def cmd_compare(args) -> int:
             raise CLIError(f"{name} must be 8..512, got {v}")
     if not 1 <= args.rows <= 400 or not 1 <= args.random <= 32:
         raise CLIError("--rows must be 1..400 and --random 1..32")
-    if args.max_weights < 1 or not 1 <= args.directions <= MAX_DIRECTIONS:
-        raise CLIError(f"--max-weights must be at least 1 and --directions 1..{MAX_DIRECTIONS}")
+    if args.max_weights < 1:
+        raise CLIError("--max-weights must be at least 1")
     out = Path(args.output)
     if out.suffix.lower() not in (".html", ".htm"):
         raise CLIError(f"report must be an .html file, got {out.name!r}")
     a, b = _load(args.a), _load(args.b)
     for obj in (a, b):
-        check_metrics_cost(obj, args.metrics_res, args.max_weights, args.directions)
+        check_metrics_cost(obj, args.metrics_res)
     compare_report(a, b, out, progress=sys.stderr.isatty(), sweep_res=args.sweep_res,
                    feature_res=args.feature_res, metrics_res=args.metrics_res, sheet_rows=args.rows,
                    n_random=args.random, seed=args.seed, max_weights=args.max_weights,
-                   n_directions=args.directions,
                    figures_dir=Path(args.figures) if args.figures else None, figure_format=args.format)
     print(f"{out}: report of {args.a} vs {args.b}")
     return 0

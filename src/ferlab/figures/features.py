@@ -14,8 +14,15 @@ import numpy as np
 from ferlab.dense import DenseCPPN
 from ferlab.genome import Genome
 
-CMAP = "RdBu_r"
+CMAP = "RdBu"  # the paper's colours: +1 blue, −1 red
 GAP = 2
+#: Inches per tile (map plus gap): with :func:`native_dpi` one map pixel is one image pixel.
+CELL_INCHES = 0.42
+
+
+def native_dpi(res: int) -> float:
+    """The dpi at which a res² tile is drawn pixel for pixel (no resampling, no blow-up)."""
+    return (res + GAP) / CELL_INCHES
 
 
 def _mosaic(rows: list[list[np.ndarray]], tile: int, cols: int, vgap: int = GAP) -> np.ndarray:
@@ -39,7 +46,7 @@ def _figure(mosaic, image, row_names, col_notes, tile, title, annotations=(), vg
 
     n_rows = len(row_names)
     cols = (mosaic.shape[1] + GAP) // (tile + GAP)
-    cell = 0.42
+    cell = CELL_INCHES
     fig_w = cols * cell + 1.2 + max(2.5, n_rows * cell * 0.45)
     fig_h = n_rows * cell * (tile + vgap) / (tile + GAP) + 0.9
     fig = plt.figure(figsize=(fig_w, fig_h), dpi=110)

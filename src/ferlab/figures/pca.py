@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ferlab.figures.features import CELL_INCHES, CMAP  # one scale and size for every map figure
 from ferlab.genome import Genome
 
-CMAP = "RdBu_r"
 GAP = 2
 
 
@@ -86,7 +86,7 @@ def pca_figure(obj, res: int = 48, n_components: int = 8, title: str | None = No
             y, x = r * (res + GAP), c * (res + GAP)
             mos[y:y + res, x:x + res] = comp / scale if scale > 0 else comp
             notes.append((x + res / 2, y + res - 1, f"{100 * lp.explained[c]:.0f}%"))
-    cell = 0.42
+    cell = CELL_INCHES
     fig_w = cols * cell + 1.2
     fig_h = rows * cell + 0.8
     fig = plt.figure(figsize=(fig_w, fig_h), dpi=110)

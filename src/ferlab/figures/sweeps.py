@@ -13,6 +13,13 @@ GAP = 2
 FIGURE_SUFFIXES = (".png", ".pdf")
 #: A sheet taller than this many rows is not a readable figure (save the frames as .npz).
 MAX_FIGURE_ROWS = 400
+#: Inches per frame (frame plus gap) in a sweep sheet.
+TILE_INCHES = 0.55
+
+
+def native_dpi(res: int, tile_inches: float = TILE_INCHES) -> float:
+    """The dpi at which res² frames are drawn pixel for pixel."""
+    return (res + GAP) / tile_inches
 
 
 def mosaic(frames: np.ndarray, gap: int = GAP, fill: float = 1.0) -> np.ndarray:
@@ -34,7 +41,7 @@ def _plt():
     return plt
 
 
-def sweep_figure(sheet, title: str | None = None, tile_inches: float = 0.55, max_label: int = 46):
+def sweep_figure(sheet, title: str | None = None, tile_inches: float = TILE_INCHES, max_label: int = 46):
     """A sweep sheet as a matplotlib Figure (rows = swept weights, columns = offsets δ)."""
     plt = _plt()
     frames = np.clip(sheet.frames, 0, 1)
@@ -85,16 +92,23 @@ def save_figure(fig, path) -> Path:
     return path
 
 
-def figure_png(fig, dpi: int = 100) -> bytes:
-    """PNG bytes of a figure (for embedding); closes it."""
+def figure_png(fig, dpi: float = 100) -> bytes:
+    """Lossless PNG bytes of a figure (for embedding), RGB and optimised; closes it.
+
+    Figures are opaque, so dropping matplotlib's alpha channel loses nothing.
+    """
     import io
+
+    from PIL import Image
 
     buf = io.BytesIO()
     try:
         fig.savefig(buf, format="png", dpi=dpi)
     finally:
         _plt().close(fig)
-    return buf.getvalue()
+    out = io.BytesIO()
+    Image.open(io.BytesIO(buf.getvalue())).convert("RGB").save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 __all__ = ["mosaic", "sweep_figure", "save_figure", "figure_png"]

@@ -1,250 +1,32 @@
-"""Weight sweeps, as in the FER paper: change one weight (or one direction) and watch the image.
+"""Dense-network sweeps: cached activations, exact low-rank tails, chunked and streamed.
 
-A sweep adds δ to a weight for δ in a small grid around 0 (default −1, −0.5, 0, +0.5, +1), so
-each swept weight gives one row of frames with the original image in the middle.
-
-* Genomes: every link (the paper's "all weight sweeps" sheet) or chosen links; frames come from
-  ``jax.vmap`` over :func:`ferlab.render.weights_fn` — one vectorised call per chunk.
-* Dense networks: chosen weights by (kernel, row, col), by the paper's flat index, or all of
-  them. Perturbing kernel k changes only the layers after it, so the unperturbed activations
-  are cached once and each frame recomputes from layer k+1 on; the perturbation itself is the
-  rank-1 change δ·h_k[:, r] added to column c of z_{k+1}. The last two kernels are pure rank-1
-  updates (numpy); big sweeps propagate the change in exact low-rank form (only non-identity
-  neurons are re-evaluated, see :func:`_compiled_rank_tail`), small ones use a single
-  compiled loop program for every kernel (compilation, not arithmetic, dominates there).
-* Random directions: a seeded unit vector in weight space (all weights or the non-zero ones).
-
-Everything is chunked so memory stays bounded however many frames are asked for; the
-streaming form (:func:`iter_dense_sweep`, :func:`iter_genome_sweep`) lets callers reduce frames
-to statistics without ever holding a full sheet.
+Perturbing kernel k changes only the layers after it, so the unperturbed activations are
+cached once and each frame recomputes from layer k+1 on; the perturbation itself is the
+rank-1 change δ·h_k[:, r] added to column c of z_{k+1}. The last two kernels are pure rank-1
+updates (numpy); big sweeps propagate the change in exact low-rank form (only non-identity
+neurons are re-evaluated, see :func:`_compiled_rank_tail`), small ones use a single compiled
+loop program for every kernel (compilation, not arithmetic, dominates there).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterator, Sequence
 
 import numpy as np
 
 from ferlab.canvas import as_canvas
-from ferlab.dense import ORIGIN_NAMES, DenseCPPN
-from ferlab.genome import Genome, fmt_id
-
-#: Frames per vectorised call are capped so one chunk holds at most about this many floats
-#: of intermediate activations (keeps peak memory in the low hundreds of MB).
-CHUNK_FLOATS = 48_000_000
-#: Sweeps with at least this many frames use the low-rank tail (one compilation per kernel,
-#: much less arithmetic per frame); smaller ones use one loop program for all kernels.
-RANK_MIN_FRAMES = 4096
-#: Frames per call on the low-rank path: small batches keep the working set in cache.
-RANK_BATCH = 16
-
-
-def deltas(span: float = 1.0, count: int = 5) -> np.ndarray:
-    """``count`` additive offsets evenly spaced over [−span, +span] (0 in the middle when odd)."""
-    count = int(count)
-    span = float(span)
-    if count < 1 or count > 101:
-        raise ValueError(f"sweep needs 1..101 frames, got {count}")
-    if not np.isfinite(span) or span <= 0:
-        raise ValueError(f"sweep span must be a positive number, got {span}")
-    if count == 1:
-        return np.zeros(1)
-    return np.linspace(-span, span, count)
-
-
-@dataclass(frozen=True)
-class SweepSheet:
-    """Frames of a sweep: ``frames[row, j]`` is the image with offset ``deltas[j]``."""
-
-    frames: np.ndarray  # (rows, n_deltas, H, W, 3) float32 RGB in [0, 1]
-    deltas: np.ndarray  # (n_deltas,)
-    labels: tuple[str, ...]  # one human-readable label per row
-    rows: tuple[dict, ...] = ()  # per row: what was swept (link index / kernel,row,col / seed)
-    meta: dict = field(default_factory=dict)
-
-    @property
-    def base_index(self) -> int | None:
-        """Column of the unperturbed frame (δ = 0), if the grid has one."""
-        hits = np.flatnonzero(np.abs(self.deltas) < 1e-12)
-        return int(hits[0]) if hits.size else None
-
-
-# ------------------------------------------------------------------------------- helpers
-def _jax():
-    import jax
-    import jax.numpy as jnp
-
-    return jax, jnp
-
-
-def _chunk_size(pixels: int, per_frame_floats: int) -> int:
-    return max(1, int(CHUNK_FLOATS // max(1, pixels * per_frame_floats)))
-
-
-def _progress(total: int, desc: str, show: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="frame", disable=not show, leave=False)
-
-
-# ------------------------------------------------------------------------------- genomes
-_GENOME_FNS: dict = {}
-
-
-def _structure(genome: Genome):
-    return (tuple((n.id, n.kind, n.activation, n.label) for n in genome.nodes),
-            tuple((l.source, l.target) for l in genome.links))
-
-
-def _genome_batch_fn(genome: Genome, res, window):
-    """jit(vmap(weights -> image)) for one genome structure.
-
-    Cached by graph structure (not weights), so repeated sweeps reuse the compiled program.
-    """
-    key = (_structure(genome), res, window)
-    if key not in _GENOME_FNS:
-        if len(_GENOME_FNS) > 32:
-            _GENOME_FNS.clear()
-        _GENOME_FNS[key] = _make_genome_batch_fn(genome, res, window)
-    return _GENOME_FNS[key]
-
-
-def _make_genome_batch_fn(genome: Genome, res, window):
-    jax, jnp = _jax()
-    from ferlab.render import compile_genome
-
-    plan = compile_genome(genome)
-    planes = jnp.asarray(as_canvas(res, window).planes(np.float32))
-
-    def one(w):
-        return plan.image(plan.forward(w.astype(planes.dtype), planes, jnp, full=False), jnp)
-
-    return jax.jit(jax.vmap(one)), plan
-
-
-def genome_frames(genome: Genome, weights: np.ndarray, res=64, window=None,
-                  progress: bool = False) -> np.ndarray:
-    """Render a batch of weight vectors (B, n_links) -> (B, H, W, 3) float32, chunked."""
-    canvas = as_canvas(res, window)
-    fn, _ = _genome_batch_fn(genome, (canvas.height, canvas.width), tuple(canvas.window))
-    weights = np.asarray(weights, np.float32)
-    n_nodes = len(genome.nodes)
-    step = _chunk_size(canvas.height * canvas.width, n_nodes + 3)
-    out = np.empty((len(weights), canvas.height, canvas.width, 3), np.float32)
-    with _progress(len(weights), "sweep", progress) as bar:
-        for a in range(0, len(weights), step):
-            out[a:a + step] = np.asarray(fn(weights[a:a + step]))
-            bar.update(min(step, len(weights) - a))
-    return out
-
-
-def link_label(genome: Genome, index: int) -> str:
-    """'576:224 w=+2.105 Mouth open close:=4' — id, weight and CPPN-X label text if any."""
-    link = genome.links[index]
-    text = genome.label_text(link.color_label)
-    return f"{fmt_id(link.id)} w={link.weight:+.3f}" + (f" {text}" if text else "")
-
-
-def resolve_links(genome: Genome, links=None) -> list[int]:
-    """Link selection -> link indices: None = all; items are indices or 'branch:id' strings."""
-    if links is None:
-        return list(range(len(genome.links)))
-    by_id = {fmt_id(l.id): i for i, l in enumerate(genome.links)}
-    out = []
-    for item in links:
-        if isinstance(item, (int, np.integer)):
-            if not 0 <= int(item) < len(genome.links):
-                raise IndexError(f"link index {item} out of range 0..{len(genome.links) - 1}")
-            out.append(int(item))
-        else:
-            key = str(item).strip()
-            if key not in by_id:
-                raise ValueError(f"genome {genome.meta.get('name', '')!s} has no link {key!r}")
-            out.append(by_id[key])
-    return out
-
-
-def sweep_genome(genome: Genome, links=None, offsets=None, res=64, window=None,
-                 progress: bool = False) -> SweepSheet:
-    """One row per link (default: every link), frames at weight + δ for δ in ``offsets``."""
-    offsets = deltas() if offsets is None else np.asarray(offsets, np.float64)
-    idx = resolve_links(genome, links)
-    base = np.asarray(genome.weights, np.float64)
-    batch = np.repeat(base[None], len(idx) * len(offsets), axis=0)
-    for r, i in enumerate(idx):
-        batch[r * len(offsets):(r + 1) * len(offsets), i] += offsets
-    frames = genome_frames(genome, batch, res, window, progress)
-    frames = frames.reshape((len(idx), len(offsets)) + frames.shape[1:])
-    rows = tuple({"link": i, "id": fmt_id(genome.links[i].id), "weight": float(base[i]),
-                  "color_label": genome.links[i].color_label,
-                  "label": genome.label_text(genome.links[i].color_label)} for i in idx)
-    return SweepSheet(frames, offsets, tuple(link_label(genome, i) for i in idx), rows,
-                      {"name": genome.meta.get("name", "genome"), "kind": "links"})
-
-
-# --------------------------------------------------------------------------- dense nets
-def resolve_weights(net: DenseCPPN, weights=None, flat=None, all_weights: bool = False):
-    """Dense weight selection -> list of (kernel, row, col).
-
-    ``weights``: (k, r, c) tuples or "k,r,c" strings; ``flat``: the paper's flat indices;
-    ``all_weights``: every weight in kernel order. Out-of-range choices raise IndexError.
-    """
-    out: list[tuple[int, int, int]] = []
-    if all_weights:
-        for k, (a, b) in enumerate(net.arch.kernel_shapes()):
-            out += [(k, r, c) for r in range(a) for c in range(b)]
-        return out
-    for w in weights or ():
-        if isinstance(w, str):
-            try:
-                k, r, c = (int(v) for v in w.replace(":", ",").split(","))
-            except ValueError:
-                raise ValueError(f"bad weight {w!r}: expected 'kernel,row,col'") from None
-        else:
-            k, r, c = (int(v) for v in w)
-        net.arch.lrc_to_flat(k, r, c)  # range check with a clear message
-        out.append((k, r, c))
-    for i in flat or ():
-        out.append(net.arch.flat_to_lrc(int(i)))
-    return out
-
-
-def weight_label(net: DenseCPPN, lrc, genome: Genome | None = None, matches=None) -> str:
-    """'k7[15,15] #4371 w=+2.105 -> 576:224 Mouth open close:=4' (genome part when known)."""
-    k, r, c = lrc
-    w = float(net.kernels[k][r, c])
-    text = f"k{k}[{r},{c}] #{net.arch.lrc_to_flat(k, r, c)} w={w:+.3f}"
-    src = dense_origin(net, lrc, genome, matches)
-    if src is None:
-        return text
-    if isinstance(src, str):
-        return f"{text} ({src})"
-    if genome is not None and 0 <= src < len(genome.links):
-        link = genome.links[src]
-        note = genome.label_text(link.color_label)
-        return f"{text} -> {fmt_id(link.id)}" + (f" {note}" if note else "")
-    return f"{text} -> link #{src}"
-
-
-def dense_origin(net: DenseCPPN, lrc, genome: Genome | None = None, matches=None):
-    """Genome link index (or 'zero'/'cache'/...) a dense weight stands for; None if unknown."""
-    k, r, c = lrc
-    if net.origin is not None:
-        code = int(net.origin[k][r, c])
-        return code if code >= 0 else ORIGIN_NAMES[code]
-    if genome is not None:
-        from ferlab.layerize import trace_weight
-
-        return trace_weight(net, genome, k, r, c, matches=matches)
-    return None
+from ferlab.dense import DenseCPPN
+from ferlab.genome import Genome
+from ferlab.sweep.frames import (RANK_BATCH, RANK_MIN_FRAMES, SweepSheet, chunk_size, deltas,
+                                 load_jax, progress_bar)
+from ferlab.sweep.select import dense_origin, resolve_weights, weight_label
 
 
 class DenseSweeper:
     """Cached activations of a dense network on one canvas, for fast batched perturbations."""
 
     def __init__(self, net: DenseCPPN, res=64, window=None):
-        jax, jnp = _jax()
+        jax, jnp = load_jax()
         self.net = net
         self.canvas = as_canvas(res, window)
         self.shape = self.canvas.shape
@@ -284,7 +66,7 @@ class DenseSweeper:
         n_nz = int(nz.sum())
         lrcs = [tuple(int(v) for v in t) for t in lrcs]
         depth = self.net.arch.depth
-        step = max(1, _chunk_size(self.pixels, 3 * self.net.arch.width) // max(1, n_nz))
+        step = max(1, chunk_size(self.pixels, 3 * self.net.arch.width) // max(1, n_nz))
         runs, a = [], 0  # consecutive weights of one kernel, at most `step` of them
         while a < len(lrcs):
             b = a
@@ -330,7 +112,7 @@ class DenseSweeper:
 
     def _tail_rank(self, k, rows, cols, ds):
         """Perturb weights of kernel k through the low-rank tail, RANK_BATCH frames a call."""
-        _, jnp = _jax()
+        _, jnp = load_jax()
         hs, zs, out, kernels = self._np
         depth = self.net.arch.depth
         key = ("rank", k)
@@ -379,7 +161,7 @@ class DenseSweeper:
     def hidden(self):
         """Hidden-to-hidden kernels stacked: ``hidden[i - 1]`` is kernel i."""
         if not hasattr(self, "_hidden"):
-            _, jnp = _jax()
+            _, jnp = load_jax()
             w = self.net.arch.width
             self._hidden = (jnp.stack(self.kernels[1:-1]) if self.net.arch.depth > 1
                             else jnp.zeros((1, w, w), jnp.float32))
@@ -396,7 +178,7 @@ class DenseSweeper:
         shapes = self.net.arch.kernel_shapes()
         base = [np.asarray(k, np.float32) for k in self.net.kernels]
         jobs = [(i, o) for i in range(len(directions)) for o in offsets]
-        step = _chunk_size(self.pixels, 3 * self.net.arch.width)
+        step = chunk_size(self.pixels, 3 * self.net.arch.width)
         out = np.empty((len(jobs),) + self.shape + (3,), np.float32)
         for a in range(0, len(jobs), step):
             part = jobs[a:a + step]
@@ -432,7 +214,7 @@ def _compiled_tail(depth, spans, acts, col_act_bytes):
     For kernels k < depth − 1 (the last two are cheap rank-1 updates done in numpy): the
     remaining layers run in a loop from a traced start, so one compilation serves every k.
     """
-    jax, jnp = _jax()
+    jax, jnp = load_jax()
     from ferlab.activations import apply
     from ferlab.dense import rgb_from_outputs
 
@@ -465,7 +247,7 @@ def _compiled_rank_tail(k, depth, col_acts):
     per layer only the n_nl non-identity columns are evaluated (P·rank·n_nl work instead of
     P·width²), and A grows by n_nl columns. Exact, not an approximation.
     """
-    jax, jnp = _jax()
+    jax, jnp = load_jax()
     from ferlab.activations import apply
     from ferlab.colour import to_rgb
 
@@ -500,7 +282,7 @@ def _compiled_rank_tail(k, depth, col_acts):
 
 @lru_cache(maxsize=32)
 def _compiled_full(spans):
-    jax, jnp = _jax()
+    jax, jnp = load_jax()
     from ferlab.dense import rgb_from_outputs
 
     def one(x, kernels):
@@ -517,7 +299,7 @@ def iter_dense_sweep(net: DenseCPPN, lrcs, offsets=None, res=64, window=None,
     """Stream (first row, frames chunk) for dense weights ``lrcs`` (see DenseSweeper.frames)."""
     offsets = deltas() if offsets is None else np.asarray(offsets, np.float64)
     sw = sweeper or DenseSweeper(net, res, window)
-    with _progress(len(lrcs) * len(offsets), "sweep", progress) as bar:
+    with progress_bar(len(lrcs) * len(offsets), "sweep", progress) as bar:
         for a, chunk in sw.frames(lrcs, offsets):
             bar.update(chunk.shape[0] * chunk.shape[1])
             yield a, chunk
@@ -550,74 +332,22 @@ def sweep_dense(net: DenseCPPN, weights=None, flat=None, all_weights: bool = Fal
                       {"name": net.meta.get("name", "dense"), "kind": "weights"})
 
 
-# --------------------------------------------------------------------- random directions
-def n_weights(obj) -> int:
-    return len(obj.links) if isinstance(obj, Genome) else obj.arch.n_params
 
+def strongest_weights(net: DenseCPPN, candidates, rows: int, res=32, sample: int | None = 512,
+                      seed: int = 0, offsets=(-1.0, 1.0)) -> list[tuple[int, int, int]]:
+    """The ``rows`` weights among ``candidates`` whose ±1 sweep changes the image most.
 
-def flat_weights(obj) -> np.ndarray:
-    """Genome link weights, or a dense net's kernels concatenated in kernel order."""
-    if isinstance(obj, Genome):
-        return np.asarray(obj.weights, np.float64)
-    return np.concatenate([np.asarray(k, np.float64).ravel() for k in obj.kernels])
-
-
-def random_direction(obj, seed: int = 0, nonzero: bool = False) -> np.ndarray:
-    """A seeded unit vector over all weights (or only the non-zero ones), kernel order."""
-    w = flat_weights(obj)
-    rng = np.random.default_rng(int(seed))
-    v = rng.standard_normal(w.shape)
-    if nonzero:
-        v = np.where(w != 0, v, 0.0)
-    norm = np.linalg.norm(v)
-    if norm == 0:
-        raise ValueError("no non-zero weights to perturb")
-    return v / norm
-
-
-def sweep_direction(obj, direction: np.ndarray, offsets=None, res=64, window=None,
-                    sweeper: DenseSweeper | None = None) -> np.ndarray:
-    """Frames (n_offsets, H, W, 3) for weights + δ·direction, one vectorised call."""
-    offsets = deltas() if offsets is None else np.asarray(offsets, np.float64)
-    direction = np.asarray(direction, np.float64)
-    if direction.shape != (n_weights(obj),):
-        raise ValueError(f"direction has shape {direction.shape}, network has {n_weights(obj)} weights")
-    if isinstance(obj, Genome):
-        base = flat_weights(obj)
-        return genome_frames(obj, base[None] + offsets[:, None] * direction[None], res, window)
-    sw = sweeper or DenseSweeper(obj, res, window)
-    return sw.direction_frames_many([direction], offsets)[0]
-
-
-def sweep_random(obj, n: int = 3, seed: int = 0, nonzero: bool = False, offsets=None, res=64,
-                 window=None) -> SweepSheet:
-    """``n`` random-direction sweeps, directions seeded by seed, seed+1, ..."""
-    offsets = deltas() if offsets is None else np.asarray(offsets, np.float64)
-    sw = None if isinstance(obj, Genome) else DenseSweeper(obj, res, window)
-    frames, labels, rows = [], [], []
-    for i in range(int(n)):
-        d = random_direction(obj, seed + i, nonzero)
-        frames.append(sweep_direction(obj, d, offsets, res, window, sweeper=sw))
-        labels.append(f"random direction seed {seed + i}" + (" (non-zero weights)" if nonzero else ""))
-        rows.append({"seed": seed + i, "nonzero": nonzero})
-    return SweepSheet(np.stack(frames), offsets, tuple(labels), tuple(rows),
-                      {"name": getattr(obj, "meta", {}).get("name", "network"), "kind": "random"})
-
-
-def sweep(obj, links=None, weights=None, flat=None, all_weights: bool = False, offsets=None,
-          res=64, window=None, genome: Genome | None = None, progress: bool = False) -> SweepSheet:
-    """Dispatch: genome links (default all) or dense weights (default: those from genome links
-    for a layerized net, else all)."""
-    if isinstance(obj, Genome):
-        if weights or flat:
-            raise ValueError("a genome is swept by link (ids like 576:224), not by (k,r,c)/flat index")
-        return sweep_genome(obj, links, offsets, res, window, progress)
-    if links:
-        raise ValueError("a dense network is swept by weight (k,r,c) or flat index, not by link id")
-    if not (weights or flat or all_weights):
-        if obj.origin is not None:
-            weights = [tuple(int(v) for v in (k, *np.unravel_index(i, o.shape)))
-                       for k, o in enumerate(obj.origin) for i in np.flatnonzero(o.ravel() >= 0)]
-        else:
-            all_weights = True
-    return sweep_dense(obj, weights, flat, all_weights, offsets, res, window, genome, progress)
+    A seeded sample of ``sample`` candidates is swept (all when None or fewer); returned in
+    kernel order. Used to fill a sheet with weights that visibly do something.
+    """
+    cand = [tuple(int(v) for v in t) for t in candidates]
+    if sample is not None and len(cand) > sample:
+        pick = np.sort(np.random.default_rng(int(seed)).choice(len(cand), int(sample), replace=False))
+        cand = [cand[i] for i in pick]
+    sw = DenseSweeper(net, res)
+    effect = np.zeros(len(cand))
+    for a, chunk in sw.frames(cand, np.asarray(offsets, np.float64)):
+        d = (chunk - sw.base).astype(np.float64)
+        effect[a:a + len(chunk)] = (d * d).sum(axis=(1, 2, 3, 4))
+    order = np.argsort(-effect, kind="stable")[:rows]
+    return sorted(cand[i] for i in order)
