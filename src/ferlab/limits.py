@@ -20,9 +20,10 @@ LEVEL_READ = 8
 MAX_COMPILED = 2500
 #: Multiply-adds one anonymous web request may spend (about a second).
 MAX_WEB_OPS = 3 * 10**9
-#: Per frame and pixel, what a metrics sweep spends beyond the network's multiply-adds (change
-#: statistics in float64), in multiply-add equivalents: fitted to two timed runs, a 306-weight
-#: net at 256² (132 s) and the 5,478-weight SGD skull at 32² (18.6 s).
+#: Per frame and pixel, what a metrics frame spends beyond the network's multiply-adds (change
+#: statistics in float64), in multiply-add equivalents: fitted to two timed runs of the weight-
+#: sweep metrics (a 306-weight net at 256²: 132 s; the 5,478-weight SGD skull at 32²: 18.6 s),
+#: and kept for the neuron-probe metrics that replaced them (not refitted).
 FRAME_OVERHEAD = 1024
 #: Sweep/metrics frame floats held at once (frames x pixels x 3): 1.5 GiB as float32.
 MAX_FRAME_FLOATS = 3 * 2**27
