@@ -131,7 +131,7 @@ def test_costs_are_estimated_before_any_work(work, capsys, monkeypatch):
     _fails_cleanly(["sweep", "long.json", "--links", "2:0", "--res", "8", "-o", "s.png"], capsys, work, "compiles")
     from ferlab.dense import Arch, DenseCPPN
 
-    arch = Arch.parse("8;sin:64")
+    arch = Arch.parse("8;sin:128")
     DenseCPPN(arch, tuple(np.full(s, 0.1, np.float32) for s in arch.kernel_shapes())).save(work / "wide.npz")
     _fails_cleanly(["metrics", "wide.npz"], capsys, work, "--no-baseline")
 

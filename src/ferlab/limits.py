@@ -18,6 +18,10 @@ MAX_OPS = 10**11
 LEVEL_READ = 8
 #: Largest genome (nodes + links) compiled by JAX for sweeps and label agreement.
 MAX_COMPILED = 2500
+#: The metrics' neuron probes run far faster per multiply-add than the level renderer (measured
+#: 6e9-1.2e10/s, no baseline: 16;sin:32 at 64² took 12.3 s, the SGD skull at 64² 1.2 s), so
+#: they get the same minute as MAX_OPS buys the renderer.
+MAX_METRICS_OPS = 8 * MAX_OPS
 #: Multiply-adds one anonymous web request may spend (about a second).
 MAX_WEB_OPS = 3 * 10**9
 #: Per frame and pixel, what a metrics frame spends beyond the network's multiply-adds (change

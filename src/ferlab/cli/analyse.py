@@ -114,22 +114,22 @@ def _sweep_rows(obj, args) -> int:
 
 
 def check_metrics_cost(obj, res: int, baseline: bool = True) -> None:
-    """Refuse metrics whose probes would exceed limits.MAX_OPS (checked before any render).
+    """Refuse metrics whose probes would exceed limits.MAX_METRICS_OPS (checked before any render).
 
     The probe shifts each neuron's pre-activation by each of NEURON_OFFSETS and renders the
     change (a frame through the network's weights); the random-init baseline repeats that for
     up to BASELINE_DRAWS networks of the same architecture.
     """
-    from ferlab.limits import FRAME_OVERHEAD, MAX_OPS, CostError
+    from ferlab.limits import FRAME_OVERHEAD, MAX_METRICS_OPS, CostError
     from ferlab.metrics import as_dense
     from ferlab.metrics.terms import NEURON_OFFSETS
 
     net = as_dense(obj)
     frames = net.arch.width * net.arch.depth * len(NEURON_OFFSETS) * (1 + BASELINE_DRAWS * baseline)
     ops = frames * res * res * (net.arch.n_params + FRAME_OVERHEAD)
-    if ops > MAX_OPS:
+    if ops > MAX_METRICS_OPS:
         raise CostError(f"metrics would take {ops / 1e9:.1f}G multiply-adds ({frames} frames at "
-                        f"{res}x{res}); the limit is {MAX_OPS / 1e9:.0f}G: lower --res"
+                        f"{res}x{res}); the limit is {MAX_METRICS_OPS / 1e9:.0f}G: lower --res"
                         + (" or use --no-baseline" if baseline else ""))
 
 
