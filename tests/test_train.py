@@ -8,7 +8,7 @@ import pytest
 
 from ferlab.cli import main
 from ferlab.dense import Arch, ArchError, DenseCPPN
-from ferlab.train import (PAPER, RECIPES, Recipe, TrainingDiverged, TrainingInterrupted,
+from ferlab.train import (PAPER, RECIPES, Recipe, TrainingInterrupted,
                           grid_inputs, load_checkpoint, load_target, make_optimizer, mse_loss,
                           resolve_arch, train)
 
@@ -36,6 +36,7 @@ def test_paper_recipe_is_the_papers():
     assert [(s.scale, s.batch) for s in r.stages] == [(1, None)]  # full 256² images throughout
     assert r.stage_batch(r.stages[0]) is None
     assert (r.b1, r.b2, r.eps, r.init) == (0.9, 0.999, 1e-8, "lecun_normal")
+    assert (r.leak, r.retry_lr) == (0.0, 1.0)  # the exact gradient; restarts only reseed
 
 
 def test_paper_optimizer_normalises_each_gradient():
@@ -141,14 +142,18 @@ def test_divergence_stops_and_keeps_last_good_checkpoint(skull, tmp_path):
     rec = Recipe(name="boom", steps=400, lr=3e3, res=32, schedule="cosine", warmup=1.0,
                  final_lr=1.0, grad_norm="unit", chunk=10, eval_every=10)
     ck = tmp_path / "ck.npz"
-    with pytest.raises(TrainingDiverged, match="diverged at step") as info:
-        train(skull, rec, progress=False, checkpoint=ck, checkpoint_every=10)
-    assert str(ck) in str(info.value)
+    r = train(skull, rec, progress=False, checkpoint=ck, checkpoint_every=10, max_attempts=1)
+    assert r.status == "diverged" and r.attempts[0]["status"] == "diverged"
+    assert "NaN/inf at step" in r.attempts[0]["reason"]
+    at = int(r.attempts[0]["reason"].split("at step ")[1].split()[0])
+    # The run keeps the last good weights: those of the checkpoint before the failing chunk.
     good = load_checkpoint(ck)
-    # The checkpoint is the last one before the failing chunk, and it is sound.
-    assert good.step == info.value.step // 10 * 10
+    assert good.step == r.steps == at // 10 * 10 < 400
     assert all(np.all(np.isfinite(k)) for k in good.kernels)
     assert np.all(np.isfinite(good.losses)) and len(good.losses) == good.step
+    for a, b in zip(good.kernels, r.net.kernels):
+        np.testing.assert_array_equal(a, b)
+    assert np.isfinite(r.final_mse)
 
 
 # -- targets and architectures -------------------------------------------------------------
@@ -235,7 +240,8 @@ def test_cli_writes_everything_and_resumes_after_ctrl_c(skull_path, tmp_path, ca
 
     out = tmp_path / "run"
     args = ["train", str(skull_path), "-o", str(out), "--recipe", "fast", "--steps", "200",
-            "--res", "32", "--batch", "512", "--seed", "3", "--checkpoint-every", "50", "-q"]
+            "--res", "32", "--batch", "512", "--seed", "3", "--checkpoint-every", "50", "-q",
+            "--target-mse", "0.05"]
     real = loop._progress
 
     class CtrlC:  # the user presses Ctrl-C once 100 steps are done
@@ -255,15 +261,157 @@ def test_cli_writes_everything_and_resumes_after_ctrl_c(skull_path, tmp_path, ca
     err = capsys.readouterr().err
     assert "--resume" in err and load_checkpoint(out / "checkpoint.npz").step == 100
     monkeypatch.setattr(loop, "_progress", real)
-    assert main(["train", str(skull_path), "-o", str(out), "--resume", "-q"]) == 0
+    assert main(["train", str(skull_path), "-o", str(out), "--resume", "-q", "--target-mse", "0.05"]) == 0
     for name in ("net.npz", "final.png", "losses.npy", "losses.png", "snapshots.png", "summary.json"):
         assert (out / name).stat().st_size > 0
     summary = json.loads((out / "summary.json").read_text())
     assert {"recipe", "seed", "steps", "wall_seconds", "final_mse"} <= set(summary)
     assert (summary["recipe"], summary["seed"], summary["steps"]) == ("fast", 3, 200)
+    assert summary["status"] == "converged" and summary["target_mse"] == 0.05
+    assert [(a["seed"], a["status"]) for a in summary["attempts"]] == [(3, "converged")]
     assert len(np.load(out / "losses.npy")) == 200
     net = DenseCPPN.load(out / "net.npz")
     target = load_target(skull_path).image_at(32)
     mse = np.mean((net.render(32, dtype=np.float64).image - target) ** 2)
     assert mse == pytest.approx(summary["final_mse"], rel=1e-3)
     assert summary["final_mse"] < 0.05
+
+
+# -- failure detection and restarts ----------------------------------------------------------
+SMALL_ARCH = "3;cache:3,gaussian:3,sin:2"  # compiles in a fraction of the time of a genome's
+
+
+def _clipped(arch, s_out, v_out):
+    """Kernels whose every pixel gets outputs (0, s_out, v_out): a bias carried by cache 0."""
+    ks = [np.zeros(shape, np.float32) for shape in arch.kernel_shapes()]
+    ks[0][3, 0] = 1.0
+    for k in ks[1:-1]:
+        k[0, 0] = 1.0
+    ks[-1][0] = (0.0, s_out, v_out)
+    return ks
+
+
+def _dead_for(bad_seeds, s_out=-5.0, v_out=5.0, ramp=False):
+    """An init (arch, seed) -> kernels: clipped for ``bad_seeds``, LeCun normal otherwise.
+    With ``ramp`` the value follows x (a grey ramp) while the saturation stays clipped."""
+    from ferlab.train import init_kernels
+
+    def forced(arch, seed):
+        if seed not in bad_seeds:
+            return [np.asarray(k) for k in init_kernels(arch, seed)]
+        ks = _clipped(arch, s_out, v_out)
+        if ramp:
+            ks[0][0, 1] = 1.0  # cache 1 carries x
+            for k in ks[1:-1]:
+                k[1, 1] = 1.0
+            ks[-1][0, 2], ks[-1][1, 2] = 0.5, 0.4
+        return ks
+
+    return forced
+
+
+def _colour_target(res=32):
+    """A hue ramp with varying saturation: colour no grey picture can match."""
+    from ferlab.colour import hsv_to_rgb
+
+    v = np.linspace(0, 1, res, dtype=np.float32)
+    h, s = np.meshgrid(v * 0.8, 0.3 + 0.7 * v)
+    return np.asarray(hsv_to_rgb(h, s, np.full_like(h, 0.9)), np.float32)
+
+
+def test_clipped_outputs_have_zero_gradient_but_the_leak_has_one(skull):
+    """The cause of dead runs: with every output clipped the exact MSE gradient is exactly
+    zero. The surrogate keeps the loss value and gives a gradient that lowers it."""
+    import jax
+    import jax.numpy as jnp
+
+    a = Arch.parse(SMALL_ARCH)
+    ks = tuple(jnp.asarray(k) for k in _clipped(a, -5.0, 5.0))
+    x = jnp.asarray(grid_inputs(16))
+    y = jnp.asarray(load_target(skull).image_at(16).reshape(-1, 3))
+    exact = jax.value_and_grad(lambda p: mse_loss(a, p, x, y))(ks)
+    leaky = jax.value_and_grad(lambda p: mse_loss(a, p, x, y, leak=0.1))(ks)
+    assert float(exact[0]) == float(leaky[0]) > 0.1  # same loss: a white picture of the skull
+    assert all(float(jnp.abs(g).max()) == 0.0 for g in exact[1])
+    g = leaky[1]
+    assert float(jnp.abs(g[-1]).max()) > 0
+    step = tuple(k - 0.5 * gk / float(jnp.sqrt(sum(jnp.sum(q * q) for q in g))) for k, gk in zip(ks, g))
+    assert float(mse_loss(a, step, x, y)) < float(exact[0])
+
+
+def test_diagnose_names_dead_and_colourless_pictures():
+    from ferlab.train import diagnose
+
+    target = _colour_target(16).reshape(-1, 3)
+    grey = np.repeat(target.mean(axis=1, keepdims=True), 3, axis=1)
+    assert diagnose(target + 0.01 * np.sin(np.arange(target.size)).reshape(target.shape), target) is None
+    assert diagnose(np.ones_like(target), target)[0] == "dead"
+    assert diagnose(grey, target) == ("colour-lost", "constant red-green, green-blue where the target varies")
+    assert diagnose(grey, grey) is None  # a grey target asks for no colour
+    # Worse than the target's mean colour: blown up if the run had been better, else early days.
+    assert diagnose(1 - target, target, best_mse=1e-3)[0] == "diverged"
+    assert diagnose(1 - target, target) is None
+    assert diagnose(np.ones_like(grey), np.ones_like(grey)) is None  # nor a flat one for variation
+
+
+def test_dead_init_is_detected_and_restarted_with_the_next_seed(skull):
+    rec = Recipe(name="t", steps=40, lr=3e-3, res=32, chunk=10, eval_every=10, patience=2)
+    r = train(skull, rec, arch=SMALL_ARCH, seed=5, init=_dead_for({5}), target_mse=0.5,
+              progress=False)
+    assert [(a["seed"], a["status"], a["steps"]) for a in r.attempts] == [
+        (5, "dead", 20), (6, "converged", 40)]  # given up after 2 flat evaluations
+    assert "flat" in r.attempts[0]["reason"] and r.attempts[0]["mse"] > 0.1
+    assert (r.status, r.seed, r.steps, len(r.losses)) == ("converged", 6, 40, 40)
+    assert r.final_mse == r.attempts[1]["mse"] < 0.5
+    assert r.summary()["attempts"] == r.attempts
+    # Every seed dead: the run says so instead of "done".
+    r = train(skull, rec, arch=SMALL_ARCH, seed=5, init=_dead_for({5, 6}), max_attempts=2,
+              progress=False)
+    assert r.status == "dead" and [a["seed"] for a in r.attempts] == [5, 6]
+
+
+def test_colourless_replica_exits_non_zero_with_status(tmp_path, capsys, monkeypatch):
+    """A net whose saturation is clipped for every seed cannot produce the target's colour."""
+    from PIL import Image
+
+    import ferlab.train.loop as loop
+
+    Image.fromarray((_colour_target() * 255).astype(np.uint8)).save(tmp_path / "colour.png")
+    monkeypatch.setattr(loop, "init_kernels", lambda arch, seed: _dead_for({seed}, ramp=True)(arch, seed))
+    out = tmp_path / "run"
+    rc = main(["train", str(tmp_path / "colour.png"), "-o", str(out), "--recipe", "paper",
+               "--steps", "30", "--res", "32", "--arch", SMALL_ARCH, "--max-attempts", "2", "-q"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1
+    assert err.startswith("ferlab train: target MSE 0.001 not met") and "colour-lost" in err
+    assert "\n" not in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "colour-lost"
+    assert [(a["seed"], a["status"]) for a in summary["attempts"]] == [(0, "colour-lost"), (1, "colour-lost")]
+    # ... and it did learn what it could: the grey ramp became the target's brightness.
+    assert summary["final_mse"] < summary["evals"][0]["mse"]
+
+
+def test_resume_after_a_restart_equals_an_uninterrupted_run(skull, tmp_path):
+    rec = Recipe(name="t", steps=40, lr=3e-3, res=32, batch=64, chunk=10, eval_every=10, patience=2)
+    kw = dict(arch=SMALL_ARCH, seed=2, init=_dead_for({2}), progress=False)
+    full = train(skull, rec, **kw)
+    calls = []
+
+    def stop_in_second_attempt(step, losses):
+        calls.append(step)
+        if len(calls) == 3:  # attempt 1 gives up at step 20 (one call); this is seed 3's step 20
+            raise KeyboardInterrupt
+
+    ck = tmp_path / "ck.npz"
+    with pytest.raises(TrainingInterrupted):
+        train(skull, rec, checkpoint=ck, callback=stop_in_second_attempt, **kw)
+    assert calls == [10, 10, 20] and load_checkpoint(ck).meta["attempt"] == 1
+    resumed = train(skull, rec, checkpoint=ck, resume=True, **kw)
+    assert [a["status"] for a in resumed.attempts] == ["dead", full.status]
+    for a, b in zip(full.attempts, resumed.attempts):
+        assert {k: v for k, v in a.items() if k != "wall_seconds"} == \
+               {k: v for k, v in b.items() if k != "wall_seconds"}
+    for a, b in zip(full.net.kernels, resumed.net.kernels):
+        assert np.max(np.abs(a - b)) <= 1e-6
+    np.testing.assert_allclose(full.losses, resumed.losses, atol=1e-7)

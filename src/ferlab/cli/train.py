@@ -17,7 +17,10 @@ def register(sub) -> None:
                     "snapshots.png and summary.json into -o DIR. Recipe 'paper' is the FER "
                     "paper's (Adam 3e-3, unit-norm gradients, 100k full 256² steps); 'fast' "
                     "(default) reaches the same loss far sooner. Ctrl-C saves a checkpoint; "
-                    "--resume continues it to the same weights as an uninterrupted run.",
+                    "--resume continues it to the same weights as an uninterrupted run. summary.json "
+                    "gives the status (converged, below-target, dead, colour-lost, diverged) and "
+                    "every attempt: a dead, colourless or diverged run retries the next seed; "
+                    "exit code 1 when the target MSE is not met.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("target", help="genome (.zip/.xml/.json), dense network (.npz) or image")
     p.add_argument("-o", "--output", required=True, help="output folder")
@@ -44,6 +47,11 @@ def register(sub) -> None:
                    help="start afresh in a folder that already holds a run, replacing it")
     p.add_argument("--stop-mse", type=float, default=None,
                    help="stop once the full-image MSE is at most this")
+    p.add_argument("--target-mse", type=float, default=1e-3,
+                   help="the full-image MSE a replica must reach to count as converged")
+    p.add_argument("--max-attempts", type=int, default=3,
+                   help="seeds to try (seed, seed+1, ...) when a run goes dead, loses a colour "
+                        "or diverges")
     p.add_argument("--reference", default=None,
                    help="a .npy loss curve to draw behind ours (e.g. sgd_skull_losses.npy)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -76,8 +84,8 @@ def read_reference(path):
 
 def run(args) -> int:
     from ferlab.cli import CLIError
-    from ferlab.train import (Recipe, TrainingDiverged, TrainingInterrupted, get_recipe,
-                              load_checkpoint, save_outputs, train)
+    from ferlab.train import (Recipe, TrainingInterrupted, get_recipe, load_checkpoint,
+                              save_outputs, train)
     from ferlab.train.outputs import OUTPUT_FILES
 
     out = Path(args.output)
@@ -113,16 +121,21 @@ def run(args) -> int:
                        batch=args.batch, seed=0 if seed is None else seed, arch=arch,
                        activation=activation, init=init or "lecun_normal", checkpoint=ckpt,
                        checkpoint_every=args.checkpoint_every, resume=args.resume,
-                       stop_mse=args.stop_mse, progress=not args.quiet)
+                       stop_mse=args.stop_mse, target_mse=args.target_mse,
+                       max_attempts=args.max_attempts, progress=not args.quiet)
     except TrainingInterrupted as e:
         again = " ".join(shlex.quote(a) for a in ["ferlab", "train",
                                                   args.target, "-o", str(out), "--resume"])
         print(f"ferlab train: {e}\n  resume with: {again}", file=sys.stderr)
         return 130
-    except TrainingDiverged as e:
-        print(f"ferlab train: error: {e}", file=sys.stderr)
-        return 1
     paths = save_outputs(result, out, reference)
-    print(f"{result.target_name}: final MSE {result.final_mse:.3e} after {result.steps} steps "
-          f"({result.recipe.name}, {result.wall_seconds:.1f} s) -> {paths['net.npz'].parent}")
-    return 0
+    tries = len(result.attempts)
+    said = (f"{result.target_name}: {result.status}, final MSE {result.final_mse:.3e} after "
+            f"{result.steps} steps of seed {result.seed} ({tries} attempt{'s' * (tries > 1)}, "
+            f"{result.recipe.name}, {result.wall_seconds:.1f} s) -> {paths['net.npz'].parent}")
+    if result.status == "converged":
+        print(said)
+        return 0
+    print(f"ferlab train: target MSE {args.target_mse:g} not met: {said}; "
+          f"{result.attempts[-1]['reason']}", file=sys.stderr)
+    return 1

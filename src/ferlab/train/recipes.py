@@ -50,8 +50,18 @@ class Recipe:
     min_warmup: int = 0
     final_lr: float = 1.0
     init: str = "lecun_normal"  # truncated normal, variance 1/fan_in
+    #: Surrogate gradient through the colour clips: outside [0, 1] a clipped saturation or
+    #: value passes ``leak`` × the gradient instead of zero. The loss value is unchanged (still
+    #: the paper's MSE); only the direction of the step is. 0: the exact gradient.
+    leak: float = 0.0
+    #: Each restart (see train's max_attempts) runs at this factor times the previous peak
+    #: rate: a run that died or blew up at one rate is retried lower, not only reseeded.
+    retry_lr: float = 1.0
     chunk: int = 100  # steps per compiled call (lax.scan); does not change the result
     eval_every: int = 1000  # full-image MSE every this many steps (and at the end)
+    #: A run whose picture is dead, colourless or blown up (see train.health) at this many
+    #: evaluations in a row is given up.
+    patience: int = 3
 
     def __post_init__(self):
         check_recipe(self)
@@ -142,8 +152,12 @@ def check_recipe(r: Recipe) -> None:
         raise ValueError(f"schedule must be 'constant' or 'cosine', got {r.schedule!r}")
     if r.init != "lecun_normal":
         raise ValueError(f"unknown init {r.init!r}")
-    if r.chunk < 1 or r.eval_every < 1:
-        raise ValueError("chunk and eval_every must be positive")
+    if not (isinstance(r.leak, (int, float)) and 0 <= r.leak <= 1):
+        raise ValueError(f"leak must be in [0, 1], got {r.leak!r}")
+    if not (isinstance(r.retry_lr, (int, float)) and 0 < r.retry_lr <= 1):
+        raise ValueError(f"retry_lr must be in (0, 1], got {r.retry_lr!r}")
+    if r.chunk < 1 or r.eval_every < 1 or r.patience < 1:
+        raise ValueError("chunk, eval_every and patience must be positive")
 
 
 #: The FER paper's SGD replica: Adam 3e-3, unit-norm gradients, 100k full 256² images.
@@ -152,15 +166,18 @@ PAPER = Recipe(name="paper", steps=100_000, lr=3e-3, res=256, batch=None, grad_n
                schedule="constant", chunk=20, eval_every=1000)
 
 #: Same architecture and loss, ~40x fewer pixel-steps: random 2048-pixel minibatches of the
-#: 256² image, a ~7x larger peak learning rate after a 5% warmup, and a cosine decay to 1%
-#: that does the polishing the paper's constant rate cannot (see benchmarks/train_skull.py).
-#: A peak of 3e-2 is faster still but kills ~1 seed in 3: every output saturates (|v| > 1,
-#: where the colour clip passes no gradient) and the run never recovers. That dead end is in
-#: the paper's loss itself: on the butterfly even the paper's recipe falls into it for some
-#: seeds (flat loss at the all-white picture's); another --seed is the way out.
-FAST = Recipe(name="fast", steps=9000, lr=2e-2, res=256, batch=2048, grad_norm="unit",
+#: 256² image, a 5% warmup to a peak rate above the paper's and a cosine decay to 1% that
+#: does the polishing a constant rate cannot, and a gradient through the colour clips.
+#: Why the leak: LeCun-normal weights already put most pixels' saturation and value outside
+#: [0, 1], where the clip passes no gradient; within a few hundred steps every pixel can end
+#: there (a flat white or red picture, or the shape in grey) and the exact gradient is then
+#: zero for good, at the paper's rate as well as at higher ones. With the leak such runs
+#: come back. On targets that are mostly saturated (mostly white) the outputs can still run
+#: away at a high rate, where the clip has no error to pull them back: such a run is caught
+#: (worse than a flat picture) and retried with the next seed at half the rate.
+FAST = Recipe(name="fast", steps=9000, lr=1e-2, res=256, batch=2048, grad_norm="unit",
               schedule="cosine", warmup=0.05, min_warmup=100, final_lr=0.01, chunk=250,
-              eval_every=250)
+              eval_every=250, patience=4, leak=0.1, retry_lr=0.5)
 
 RECIPES: dict[str, Recipe] = {"paper": PAPER, "fast": FAST}
 
