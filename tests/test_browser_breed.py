@@ -36,7 +36,19 @@ def test_breed_publish_restart_gallery_download(tmp_path):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             try:
-                page = browser.new_page(accept_downloads=True)
+                # The page works under the server's Content-Security-Policy: no violations.
+                strict = browser.new_page()
+                violations = []
+                strict.on("console", lambda m: violations.append(m.text)
+                          if "Content Security Policy" in m.text else None)
+                strict.on("pageerror", lambda e: violations.append(str(e)))
+                strict.goto(servers[0].base + "/")
+                strict.locator("[data-testid=tile] img").nth(14).wait_for()
+                assert violations == [], violations
+                strict.close()
+                # The steps below wait with JS predicates, which Playwright evaluates as
+                # strings: the CSP (no eval) is bypassed for the test driver only.
+                page = browser.new_context(bypass_csp=True, accept_downloads=True).new_page()
                 errors = []
                 page.on("pageerror", lambda e: errors.append(str(e)))
                 page.goto(servers[0].base + "/")

@@ -23,7 +23,7 @@ from ferlab.web.imaging import encode_png  # noqa: E402
 @pytest.fixture
 def client(tmp_path):
     app = create_app(tmp_path / "web.db")
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://127.0.0.1:8765") as c:
         c.store = app.state.store
         yield c
     app.state.store.close()

@@ -77,6 +77,9 @@ def side_by_side(a, b, titles, path) -> Path:
         ax.set_title(title, fontsize=10)
         ax.set_axis_off()
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    from ferlab.atomic import write_with
+
+    try:
+        return write_with(path, fig.savefig)
+    finally:
+        plt.close(fig)

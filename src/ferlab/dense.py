@@ -17,6 +17,11 @@ from ferlab.canvas import as_canvas
 from ferlab.colour import to_rgb
 
 
+#: Most weights a dense network may have (128 MiB as float32): the same limit for every
+#: command, so nothing writes a network that another command then refuses.
+MAX_PARAMS = 2**25
+
+
 class ArchError(ValueError):
     """A malformed architecture string or kernels that do not fit it."""
 
@@ -53,6 +58,8 @@ class Arch:
                 raise ArchError(f"negative group size {name}:{count}")
         if not 1 <= self.width <= 4096:
             raise ArchError(f"architecture width must be 1..4096, got {self.width}")
+        if self.n_params > MAX_PARAMS:
+            raise ArchError(f"architecture {self} has {self.n_params} weights; ferlab takes at most {MAX_PARAMS}")
 
     def __str__(self) -> str:
         return f"{self.depth};" + ",".join(f"{n}:{c}" for n, c in self.groups)
@@ -193,30 +200,50 @@ class DenseCPPN:
         arrays = {f"kernel_{k}": np.asarray(kern, np.float32) for k, kern in enumerate(self.kernels)}
         if self.origin is not None:  # extra keys: the paper's loaders ignore them
             arrays.update({f"origin_{k}": np.asarray(o, np.int32) for k, o in enumerate(self.origin)})
-        np.savez(path, arch=np.array(str(self.arch)), **arrays)
-        return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+        from ferlab.atomic import write_with
+
+        if path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
+
+        def write(tmp):
+            with open(tmp, "wb") as f:  # a file object: numpy would append .npz to a name
+                np.savez(f, arch=np.array(str(self.arch)), **arrays)
+
+        return write_with(path, write)
 
     @classmethod
     def load(cls, path) -> "DenseCPPN":
+        """Read a network from an .npz, refusing it before inflating any kernel unless every
+        kernel's header matches its architecture (see :mod:`ferlab.npzfile`)."""
+        from ferlab.npzfile import CheckedNpz
+
+        name = Path(path).name
         try:
-            with np.load(Path(path), allow_pickle=False) as z:
-                if "arch" not in z.files:
-                    raise ArchError(f"{Path(path).name} has no 'arch' entry: not a dense CPPN .npz")
-                arch = Arch.parse(str(z["arch"]))
-                kernels = []
-                for k in range(arch.depth + 1):
-                    if f"kernel_{k}" not in z.files:
-                        raise ArchError(f"{Path(path).name} lacks kernel_{k} for architecture {arch}")
-                    kernels.append(np.asarray(z[f"kernel_{k}"], np.float32))
+            with CheckedNpz(path) as z:
+                if "arch" not in z:
+                    raise ArchError(f"{name} has no 'arch' entry: not a dense CPPN .npz")
+                try:
+                    arch = Arch.parse(str(z["arch"]))
+                except TypeError as e:
+                    raise ArchError(f"{name}: {e}") from None
+                shapes = arch.kernel_shapes()
+                for k, shape in enumerate(shapes):
+                    if f"kernel_{k}" not in z:
+                        raise ArchError(f"{name} lacks kernel_{k} for architecture {arch}")
+                    if z.headers[f"kernel_{k}"][0] != tuple(shape):
+                        raise ArchError(f"{name}: kernel_{k} has shape {z.headers[f'kernel_{k}'][0]}, "
+                                        f"architecture {arch} needs {tuple(shape)}")
+                kernels = [np.asarray(z[f"kernel_{k}"], np.float32) for k in range(len(shapes))]
                 origin = None
-                if all(f"origin_{k}" in z.files for k in range(arch.depth + 1)):
-                    origin = tuple(np.asarray(z[f"origin_{k}"], np.int64) for k in range(arch.depth + 1))
-        except (OSError, ValueError, EOFError) as e:
-            if isinstance(e, ArchError):
-                raise
-            raise ArchError(f"cannot read {path} as .npz: {e}") from None
-        if origin is not None and any(o.shape != k.shape for o, k in zip(origin, kernels)):
-            origin = None
+                if all(f"origin_{k}" in z and z.headers[f"origin_{k}"][0] == tuple(s)
+                       for k, s in enumerate(shapes)):
+                    origin = tuple(np.asarray(z[f"origin_{k}"], np.int64) for k in range(len(shapes)))
+        except FileNotFoundError:
+            raise
+        except ArchError:
+            raise
+        except (ValueError, TypeError) as e:  # NpzError, or arrays that are not numbers
+            raise ArchError(str(e)) from None
         return cls(arch, tuple(kernels), origin, meta={"name": Path(path).stem})
 
 

@@ -22,6 +22,11 @@ KINDS = ("in", "hidden", "out")
 #: Documented size limits: larger genomes are rejected before any work is done.
 MAX_NODES = 5_000
 MAX_LINKS = 50_000
+#: Gene ids (branch and id) lie in [0, MAX_GENE_ID): new branches and ids are counted up from
+#: stored ones, and must stay inside SQLite's signed 64-bit INTEGER.
+MAX_GENE_ID = 2**62
+#: Largest |weight| (and bookend, position) accepted: Picbreeder's weights lie within about ±3.
+MAX_WEIGHT = 1e6
 
 
 class GenomeError(ValueError):
@@ -34,11 +39,59 @@ def fmt_id(gid: GeneId) -> str:
 
 def parse_id(text: str) -> GeneId:
     """'576:30' -> (576, 30)."""
+    text = str(text)
     try:
-        branch, ident = str(text).split(":")
-        return (int(branch), int(ident))
+        if len(text) > 60:
+            raise ValueError
+        branch, ident = (int(v) for v in text.split(":"))
     except ValueError:
-        raise GenomeError(f"bad gene id {text!r}: expected 'branch:id' with integers") from None
+        raise GenomeError(f"bad gene id {text[:60]!r}: expected 'branch:id' with integers") from None
+    if not (abs(branch) < MAX_GENE_ID and abs(ident) < MAX_GENE_ID):
+        raise GenomeError(f"gene id {text} out of range (|branch|, |id| < {MAX_GENE_ID})")
+    return (branch, ident)
+
+
+def check_id(gid, what: str) -> GeneId:
+    """``gid`` if it is a (branch, id) pair of ints in [0, MAX_GENE_ID), else GenomeError."""
+    if (not isinstance(gid, tuple) or len(gid) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < MAX_GENE_ID for v in gid)):
+        shown = fmt_id(gid) if isinstance(gid, tuple) and len(gid) == 2 else repr(gid)
+        raise GenomeError(f"{what} id {shown[:60]} out of range: branch and id must be integers "
+                          f"in 0..{MAX_GENE_ID - 1}")
+    return gid
+
+
+def _number_ok(x) -> bool:
+    # One chained comparison (NaN and ±inf fail it): this runs for every link of every child.
+    try:
+        return -MAX_WEIGHT <= x <= MAX_WEIGHT
+    except TypeError:
+        return False
+
+
+def _numbers(values, count: int, what) -> None:
+    """GenomeError unless ``values`` is None or a tuple of ``count`` finite numbers, each
+    |v| <= MAX_WEIGHT. ``what()`` names the field: built only on failure (validate runs for
+    every bred child, so the messages must cost nothing when all is well)."""
+    if values is None:
+        return
+    try:
+        if isinstance(values, tuple) and len(values) == count and all(
+                -MAX_WEIGHT <= v <= MAX_WEIGHT for v in values):
+            return
+    except TypeError:
+        pass
+    raise GenomeError(f"{what()} must be {count} finite number(s) with |value| <= {MAX_WEIGHT:g}, "
+                      f"got {str(values)[:60]}")
+
+
+def _label_ok(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and 0 <= value < MAX_GENE_ID
+
+
+def _check_label(value, what) -> None:
+    if not _label_ok(value):
+        raise GenomeError(f"{what()} must be an integer in 0..{MAX_GENE_ID - 1}, got {str(value)[:40]}")
 
 
 @dataclass(frozen=True)
@@ -116,14 +169,38 @@ class Genome:
         return replace(self, links=tuple(replace(l, weight=float(w)) for l, w in zip(self.links, ws)))
 
     # -- validity ------------------------------------------------------------------------
+    def check_ids(self) -> "Genome":
+        """Every gene id in [0, MAX_GENE_ID), for genomes from outside (files, uploads);
+        ferlab itself uses negative branches for nodes it adds internally."""
+        if self.id is not None:
+            check_id(self.id, "genome")
+        for p in self.parents:
+            check_id(p, "parent")
+        for n in self.nodes:
+            check_id(n.id, "node")
+        for l in self.links:
+            check_id(l.id, "link")  # sources and targets are node ids, checked above
+        return self
+
     def validate(self) -> "Genome":
         """Check everything a renderer relies on; return self, or raise GenomeError."""
         if len(self.nodes) > MAX_NODES:
             raise GenomeError(f"genome has {len(self.nodes)} nodes; the limit is {MAX_NODES}")
         if len(self.links) > MAX_LINKS:
             raise GenomeError(f"genome has {len(self.links)} links; the limit is {MAX_LINKS}")
+        for b in self.buttons:
+            _check_label(b.id, lambda: "button id")
+            if (not isinstance(b.color, tuple) or len(b.color) != 3
+                    or not all(isinstance(c, int) and 0 <= c <= 255 for c in b.color)):
+                raise GenomeError(f"button {b.id} colour must be three integers 0..255, got {str(b.color)[:60]}")
         seen: set[GeneId] = set()
+        M = MAX_WEIGHT
         for n in self.nodes:
+            if n.color_label.__class__ is not int or not 0 <= n.color_label < MAX_GENE_ID:
+                _check_label(n.color_label, lambda: f"node {fmt_id(n.id)} color-label")
+            p = n.position
+            if p is not None and not (p.__class__ is tuple and len(p) == 2 and -M <= p[0] <= M and -M <= p[1] <= M):
+                _numbers(p, 2, lambda: f"node {fmt_id(n.id)} position")
             if n.id in seen:
                 raise GenomeError(f"duplicate node id {fmt_id(n.id)}")
             seen.add(n.id)
@@ -148,8 +225,16 @@ class Genome:
             for end, gid in (("source", l.source), ("target", l.target)):
                 if gid not in seen:
                     raise GenomeError(f"link {fmt_id(l.id)} has dangling {end} {fmt_id(gid)}")
-            if not math.isfinite(l.weight):
-                raise GenomeError(f"link {fmt_id(l.id)} has non-finite weight {l.weight}")
+            if not _number_ok(l.weight):
+                if isinstance(l.weight, float) and not math.isfinite(l.weight):
+                    raise GenomeError(f"link {fmt_id(l.id)} has non-finite weight {l.weight}")
+                _numbers((l.weight,), 1, lambda: f"link {fmt_id(l.id)} weight")
+            if l.original_weight is not None and not _number_ok(l.original_weight):
+                _numbers((l.original_weight,), 1, lambda: f"link {fmt_id(l.id)} original-weight")
+            if l.color_label.__class__ is not int or not 0 <= l.color_label < MAX_GENE_ID:
+                _check_label(l.color_label, lambda: f"link {fmt_id(l.id)} color-label")
+            if l.bookends is not None:
+                _numbers(l.bookends, 3, lambda: f"link {fmt_id(l.id)} bookends (start, end, step)")
             if kinds[l.target] == "in":
                 raise GenomeError(f"link {fmt_id(l.id)} feeds input node {fmt_id(l.target)}")
         self.topological_order()

@@ -79,6 +79,7 @@ def layerize(genome: Genome) -> DenseCPPN:
     widths = {a: max(len(ln.get(a, [])) for ln in layer_nodes[1:]) for a in act_names}
     groups = ([("cache", n_cache)] if n_cache else []) + [(a, widths[a]) for a in act_names if widths[a]]
     arch = Arch(last, tuple(groups))
+    arch.check()  # the limits DenseCPPN.load applies: never build what could not be read back
     width = arch.width
     offsets, off = {}, n_cache
     for a in act_names:

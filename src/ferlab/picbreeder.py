@@ -14,6 +14,7 @@ import json
 import math
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -26,6 +27,11 @@ from ferlab.genome import (MAX_LINKS, MAX_NODES, Button, GeneId, Genome, GenomeE
 
 #: Largest genome file (XML, JSON, or a zip's uncompressed member) we will parse.
 MAX_BYTES = 16 * 1024 * 1024
+#: Largest zip file read (its one member is capped at MAX_BYTES after inflating).
+MAX_ZIP_BYTES = 2 * MAX_BYTES
+
+#: Zip compression methods Python reads (AES-encrypted members show up as method 99).
+_ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 
 _KIND_ALIASES = {"in": "in", "input": "in", "hidden": "hidden", "out": "out", "output": "out"}
 
@@ -38,12 +44,19 @@ def load_genome(path, validate: bool = True) -> Genome:
         size = path.stat().st_size
     except OSError as e:
         raise GenomeError(f"cannot read {path}: {e.strerror or e}") from None
-    if size > MAX_BYTES and path.suffix.lower() != ".zip":
-        raise GenomeError(f"{path.name} is {size} bytes; the limit is {MAX_BYTES}")
+    limit = MAX_ZIP_BYTES if path.suffix.lower() == ".zip" else MAX_BYTES
+    if size > limit:
+        raise GenomeError(f"{path.name} is {size} bytes; the limit is {limit}")
+    if path.is_dir():
+        raise GenomeError(f"{path} is a folder, not a genome file")
     try:
-        data = path.read_bytes()
+        # Capped even for zips and files that report size 0 (/dev/zero, pipes).
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
     except OSError as e:
         raise GenomeError(f"cannot read {path}: {e.strerror or e}") from None
+    if len(data) > limit:
+        raise GenomeError(f"{path.name} is larger than the {limit}-byte limit")
     name = path.stem
     return parse_genome(data, name=name, validate=validate)
 
@@ -66,7 +79,7 @@ def parse_genome(data: bytes, name: str = "", validate: bool = True) -> Genome:
     if name and "name" not in genome.meta:
         genome = Genome(genome.nodes, genome.links, genome.buttons, genome.id, genome.parents,
                         {**genome.meta, "name": name})
-    return genome.validate() if validate else genome
+    return genome.check_ids().validate() if validate else genome
 
 
 def _unzip(data: bytes) -> bytes:
@@ -78,13 +91,19 @@ def _unzip(data: bytes) -> bytes:
     if len(members) != 1:
         raise GenomeError(f"zip must hold exactly one genome file, found {len(members)}")
     info = members[0]
+    if info.flag_bits & 0x1:
+        raise GenomeError("zip member is encrypted: ferlab reads unencrypted zips only")
+    if info.compress_type not in _ZIP_METHODS:
+        raise GenomeError(f"zip member uses compression method {info.compress_type}; ferlab reads "
+                          "stored, deflate, bzip2 and lzma zips")
     if info.file_size > MAX_BYTES:
         raise GenomeError(f"zip member is {info.file_size} bytes; the limit is {MAX_BYTES}")
     try:
         with zf.open(info) as fh:
             out = fh.read(MAX_BYTES + 1)  # the header's size can lie: cap the real read too
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-        raise GenomeError(f"bad zip file: {e}") from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError,
+            zlib.error, MemoryError) as e:
+        raise GenomeError(f"bad zip file: {str(e)[:120] or type(e).__name__}") from None
     if len(out) > MAX_BYTES:
         raise GenomeError(f"zip member is larger than {MAX_BYTES} bytes")
     return out
@@ -363,7 +382,7 @@ def genome_from_json(data) -> Genome:
         meta = {str(k): str(v) for k, v in dict(data.get("meta", {})).items()}
     except GenomeError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
         if isinstance(e, KeyError):
             raise GenomeError(f"bad JSON genome: missing field {e.args[0]!r}") from None
         raise GenomeError("bad JSON genome: a field has the wrong type or value") from None
@@ -377,8 +396,9 @@ def save_genome(genome: Genome, path, flavour: str | None = None) -> Path:
         text = json.dumps(genome_to_json(genome), indent=1)
     else:
         text = genome_to_xml(genome, flavour or genome.meta.get("flavour"))
-    path.write_text(text, encoding="utf-8")
-    return path
+    from ferlab.atomic import write_text
+
+    return write_text(path, text)
 
 
 def same_graph(a: Genome, b: Genome) -> bool:

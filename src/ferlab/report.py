@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ferlab.atomic import write_text, write_with
 from ferlab.dense import DenseCPPN
 from ferlab.genome import Genome
 

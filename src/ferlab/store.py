@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from ferlab.genome import Genome
+from ferlab.genome import MAX_GENE_ID, Genome
 from ferlab.picbreeder import genome_from_json, genome_to_json
 
 SCHEMA_VERSION = 1
@@ -157,6 +157,17 @@ class StoreBroken(StoreError):
     """The database itself cannot be used (e.g. another schema version)."""
 
 
+def _next_branch(db, at_least: int) -> int:
+    """One above every stored branch and ``at_least``, counting only branches below
+    MAX_GENE_ID: a branch stored by an older ferlab near 2**63 must not stop every new session."""
+    row = db.execute("SELECT COALESCE(MAX(branch), 0) FROM branches WHERE branch < ?",
+                     (MAX_GENE_ID,)).fetchone()
+    branch = max(int(row[0]), int(at_least)) + 1
+    if branch >= MAX_GENE_ID:
+        raise StoreError(f"gene branch {branch} is out of range (limit {MAX_GENE_ID - 1})")
+    return branch
+
+
 def default_db_path() -> Path:
     """$XDG_DATA_HOME/ferlab/ferlab.db, else ~/.local/share/ferlab/ferlab.db."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -210,12 +221,18 @@ class Store:
 
     def __init__(self, path=None):
         self.path = Path(path) if path is not None else default_db_path()
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._init_schema()
+        if str(self.path) != ":memory:":
+            if self.path.is_dir():
+                raise StoreBroken(f"database {self.path} is a folder, not a file")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._init_schema()
+        except sqlite3.Error as e:
+            self.close()
+            raise StoreBroken(f"cannot use {self.path} as a ferlab database: {e}") from None
 
     # -- connections -----------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -333,8 +350,7 @@ class Store:
     # -- branches --------------------------------------------------------------------------
     def propose_branch(self, at_least: int = 0) -> int:
         """The branch number a new series would get now (claimed by :meth:`create_session`)."""
-        row = self._conn().execute("SELECT COALESCE(MAX(branch), 0) FROM branches").fetchone()
-        return max(int(row[0]), int(at_least)) + 1
+        return _next_branch(self._conn(), at_least)
 
     # -- sessions --------------------------------------------------------------------------
     def create_session(self, at_least: int, next_id: int, colour: bool,
@@ -349,8 +365,7 @@ class Store:
         sid = new_token()
         now = time.time()
         with self.write() as db:
-            row = db.execute("SELECT COALESCE(MAX(branch), 0) FROM branches").fetchone()
-            branch = max(int(row[0]), int(at_least)) + 1
+            branch = _next_branch(db, at_least)
             db.execute("INSERT INTO branches(branch, created) VALUES(?,?)", (branch, now))
             db.execute("INSERT INTO sessions(id, created, updated, branch, next_id, colour, origin_image)"
                        " VALUES(?,?,?,?,?,?,?)", (sid, now, now, branch, next_id, int(colour), origin_image))

@@ -13,6 +13,9 @@ from ferlab.metrics.labels import DEFAULT_SIMILARITY, SIMILARITIES
 
 SIMILARITY_CHOICES = tuple(SIMILARITIES)
 
+#: Networks the random-init baseline may draw (controls.BaselineCache: at most 3 x 3 seeds).
+BASELINE_DRAWS = 9
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -80,10 +83,15 @@ def register(sub) -> None:
 
 def _load(path):
     from ferlab.files import load_any
+    from ferlab.genome import Genome
+    from ferlab.limits import check_compiled
 
     if not Path(path).exists():
         raise CLIError(f"no such file: {path}")
-    return load_any(path)
+    obj = load_any(path)
+    if isinstance(obj, Genome):
+        check_compiled(obj)
+    return obj
 
 
 def _check_res(res, lo=4, hi=1024):
@@ -91,8 +99,43 @@ def _check_res(res, lo=4, hi=1024):
         raise CLIError(f"--res must be {lo}..{hi}, got {res}")
 
 
+def _sweep_rows(obj, args) -> int:
+    """How many rows the sweep will have, from the arguments alone (nothing rendered)."""
+    from ferlab.genome import Genome
+
+    if args.random is not None:
+        return args.random
+    if isinstance(obj, Genome):
+        return len([s for s in args.links.split(",") if s.strip()]) if args.links else len(obj.links)
+    chosen = len(args.weights or ()) + len(args.flat or ())
+    if args.all or (not chosen and obj.origin is None):
+        return obj.arch.n_params
+    return chosen or sum(int((o >= 0).sum()) for o in obj.origin)
+
+
+def check_metrics_cost(obj, res: int, baseline: bool = True) -> None:
+    """Refuse metrics whose probes would exceed limits.MAX_METRICS_OPS (checked before any render).
+
+    The probe shifts each neuron's pre-activation by each of NEURON_OFFSETS and renders the
+    change (a frame through the network's weights); the random-init baseline repeats that for
+    up to BASELINE_DRAWS networks of the same architecture.
+    """
+    from ferlab.limits import FRAME_OVERHEAD, MAX_METRICS_OPS, CostError
+    from ferlab.metrics import as_dense
+    from ferlab.metrics.terms import NEURON_OFFSETS
+
+    net = as_dense(obj)
+    frames = net.arch.width * net.arch.depth * len(NEURON_OFFSETS) * (1 + BASELINE_DRAWS * baseline)
+    ops = frames * res * res * (net.arch.n_params + FRAME_OVERHEAD)
+    if ops > MAX_METRICS_OPS:
+        raise CostError(f"metrics would take {ops / 1e9:.1f}G multiply-adds ({frames} frames at "
+                        f"{res}x{res}); the limit is {MAX_METRICS_OPS / 1e9:.0f}G: lower --res"
+                        + (" or use --no-baseline" if baseline else ""))
+
+
 def cmd_sweep(args) -> int:
     from ferlab.genome import Genome
+    from ferlab.limits import check_frames, check_render
     from ferlab.sweep import deltas, sweep, sweep_random
 
     _check_res(args.res)
@@ -100,11 +143,15 @@ def cmd_sweep(args) -> int:
     suffix = out.suffix.lower()
     if suffix not in (".png", ".pdf", ".npz"):
         raise CLIError(f"output must end in .png, .pdf or .npz, got {out.name!r}")
-    obj = _load(args.net)
     offsets = deltas(args.span, args.count)
+    if args.random is not None and not 1 <= args.random <= 64:
+        raise CLIError(f"--random must be 1..64, got {args.random}")
+    obj = _load(args.net)
+    frames = _sweep_rows(obj, args) * args.count
+    check_frames(frames, args.res * args.res)
+    if isinstance(obj, Genome):  # dense sweeps propagate changes in low rank: memory bounds them
+        check_render(obj, args.res * args.res, frames=frames, what="sweep", engine="gather")
     if args.random is not None:
-        if not 1 <= args.random <= 64:
-            raise CLIError(f"--random must be 1..64, got {args.random}")
         sheet = sweep_random(obj, args.random, args.seed, args.nonzero, offsets, args.res,
                              kind=args.direction)
     else:
@@ -123,8 +170,14 @@ def cmd_sweep(args) -> int:
         sheet = sweep(obj, links=links, weights=args.weights, flat=args.flat, all_weights=args.all,
                       offsets=offsets, res=args.res, genome=genome, progress=sys.stderr.isatty())
     if suffix == ".npz":
-        np.savez_compressed(out, frames=sheet.frames.astype(np.float32), deltas=sheet.deltas,
-                            labels=np.array(sheet.labels))
+        from ferlab.atomic import write_with
+
+        def write(tmp):
+            with open(tmp, "wb") as f:
+                np.savez_compressed(f, frames=sheet.frames.astype(np.float32), deltas=sheet.deltas,
+                                    labels=np.array(sheet.labels))
+
+        write_with(out, write)
     else:
         from ferlab.figures.sweeps import save_figure, sweep_figure
 
@@ -164,6 +217,7 @@ def cmd_metrics(args) -> int:
     res = args.res or 32
     _check_res(res, 8, 256)
     obj = _load(args.net)
+    check_metrics_cost(obj, res, baseline=not args.no_baseline)
     baseline = None if args.no_baseline else BaselineCache(args.baseline_cache or default_baseline_cache())
     m = fer_metrics(obj, res=res, baseline=baseline)
     _emit(args, m, lambda r: "\n".join(
@@ -194,6 +248,8 @@ def cmd_compare(args) -> int:
     if out.suffix.lower() not in (".html", ".htm"):
         raise CLIError(f"report must be an .html file, got {out.name!r}")
     a, b = _load(args.a), _load(args.b)
+    for obj in (a, b):
+        check_metrics_cost(obj, args.metrics_res)
     compare_report(a, b, out, progress=sys.stderr.isatty(), sweep_res=args.sweep_res,
                    feature_res=args.feature_res, metrics_res=args.metrics_res, sheet_rows=args.rows,
                    n_random=args.random, seed=args.seed, max_weights=args.max_weights,

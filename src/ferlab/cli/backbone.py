@@ -95,7 +95,7 @@ def _out(args, default_suffix: str) -> Path:
 
 def describe(obj) -> dict:
     """The facts `ferlab info` prints, as plain data."""
-    from ferlab.dense import DenseCPPN
+    from ferlab.dense import ArchError, DenseCPPN
     from ferlab.genome import fmt_id
     from ferlab.layerize import layerize
 
@@ -105,13 +105,17 @@ def describe(obj) -> dict:
                 "depth": obj.arch.depth, "width": obj.arch.width, "params": obj.arch.n_params,
                 "nonzero_params": nz}
     depth = obj.depths()
+    try:
+        dense_arch = str(layerize(obj).arch)
+    except ArchError as e:  # describable, though too deep or wide for the dense form
+        dense_arch = f"none ({e})"
     return {
         "kind": "genome", "name": obj.meta.get("name", ""), "flavour": obj.meta.get("flavour", ""),
         "id": fmt_id(obj.id) if obj.id else None, "parents": [fmt_id(p) for p in obj.parents],
         "colour": obj.is_colour, "nodes": len(obj.nodes), "links": len(obj.links),
         "hidden": sum(n.kind == "hidden" for n in obj.nodes),
         "activations": dict(sorted(Counter(n.activation for n in obj.nodes if n.kind != "in").items())),
-        "depth": max(depth.values()), "layerized_arch": str(layerize(obj).arch),
+        "depth": max(depth.values()), "layerized_arch": dense_arch,
         "labels": [b.text for b in obj.buttons],
         "labelled_links": sum(l.color_label != 0 for l in obj.links),
     }
@@ -133,45 +137,62 @@ def cmd_info(args) -> int:
     return 0
 
 
-def render_any(obj, res, window=None):
+def render_any(obj, res, window=None, max_values: int | None = None):
+    """RGB image of a genome or dense network, rendered in bands of rows so that at most
+    ``max_values`` (default limits.MAX_VALUES) node values are held at once."""
+    import numpy as np
+
+    from ferlab.canvas import as_canvas
     from ferlab.dense import DenseCPPN
+    from ferlab.limits import MAX_VALUES, render_cost
     from ferlab.render import render_genome
 
-    if isinstance(obj, DenseCPPN):
-        return obj.render(res, window).image
-    return render_genome(obj, res, window).image
+    def one(r, w):
+        return obj.render(r, w).image if isinstance(obj, DenseCPPN) else render_genome(obj, r, w).image
 
-
-def save_png(rgb, path) -> Path:
-    from PIL import Image
-
-    from ferlab.colour import to_bytes
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(to_bytes(rgb)).save(path)
-    return path
+    canvas = as_canvas(res, window)
+    h, w = canvas.shape
+    per_row = render_cost(obj, w)[0]
+    band = max(2, (max_values or MAX_VALUES) // max(per_row, 1))
+    if band >= h:
+        return one(res, window)
+    xmin, xmax, ymin, ymax = canvas.window
+    ys = np.linspace(ymin, ymax, h)
+    bands = []
+    for a in range(0, h, band):
+        b = min(h, a + band)
+        if b - a < 2:  # a one-row band has no extent: take the last two rows, keep one
+            bands.append(one((2, w), (xmin, xmax, ys[b - 2], ys[b - 1]))[1:])
+        else:
+            bands.append(one((b - a, w), (xmin, xmax, ys[a], ys[b - 1])))
+    return np.concatenate(bands, axis=0)
 
 
 def cmd_render(args) -> int:
+    from ferlab.cli import check_output
     from ferlab.files import load_any
+    from ferlab.io import save_png
+    from ferlab.limits import check_render
 
+    res, window = parse_res(args.res), parse_window(args.window)
+    out = check_output(_out(args, ".png"))
     obj = load_any(args.target)
-    out = save_png(render_any(obj, parse_res(args.res), parse_window(args.window)), _out(args, ".png"))
+    check_render(obj, res[0] * res[1], max_values=None)  # render_any tiles to bound memory
+    out = save_png(render_any(obj, res, window), out)
     print(out)
     return 0
 
 
 def cmd_layerize(args) -> int:
+    from ferlab.cli import CLIError, check_output
     from ferlab.layerize import layerize
     from ferlab.picbreeder import load_genome
 
     if args.target.lower().endswith(".npz"):
-        from ferlab.cli import CLIError
         raise CLIError("layerize takes a genome (.zip/.xml/.json), not a dense .npz")
-    net = layerize(load_genome(args.target))
     out = _out(args, ".npz")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = check_output(out if out.suffix == ".npz" else out.with_name(out.name + ".npz"))
+    net = layerize(load_genome(args.target))
     out = net.save(out)
     print(f"{out}  arch {net.arch}  ({net.arch.n_params} weights)")
     return 0
@@ -185,25 +206,26 @@ def cmd_convert(args) -> int:
     if out.suffix.lower() not in (".xml", ".json"):
         raise CLIError(f"output must end in .xml or .json, got {out.name}")
     genome = load_genome(args.target)
-    out.parent.mkdir(parents=True, exist_ok=True)
     print(save_genome(genome, out, flavour="cppnx" if args.cppnx else "picbreeder"))
     return 0
 
 
 def cmd_features(args) -> int:
+    from ferlab.cli import CLIError, check_output
     from ferlab.figures.features import feature_figure, save_figure
     from ferlab.files import load_any
     from ferlab.layerize import layerize
+    from ferlab.limits import check_render
 
+    out = check_output(_out(args, "-features.png"))
+    if out.suffix.lower() not in (".png", ".pdf"):
+        raise CLIError(f"output must end in .png or .pdf, got {out.name}")
     obj = load_any(args.target)
     if args.dense and not hasattr(obj, "arch"):
         obj = layerize(obj)
-    out = _out(args, "-features.png")
-    if out.suffix.lower() not in (".png", ".pdf"):
-        from ferlab.cli import CLIError
-        raise CLIError(f"output must end in .png or .pdf, got {out.name}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_figure(feature_figure(obj, res=max(8, min(args.res, 256))), out)
+    res = max(8, min(args.res, 256))
+    check_render(obj, 256 * 256, features=True, what="the feature figure")  # its full image
+    save_figure(feature_figure(obj, res=res), out)
     print(out)
     return 0
 

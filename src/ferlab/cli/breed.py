@@ -25,16 +25,18 @@ def serve(args) -> int:
 
     if not 0 < args.port < 65536:
         raise CLIError(f"port must be in 1..65535, got {args.port}")
-    import uvicorn
-
     from ferlab.store import StoreError, default_db_path
     from ferlab.web import create_app
+    from ferlab.web.server import allowed_hosts, is_loopback, run
 
     try:
-        app = create_app(args.db)
+        app = create_app(args.db, allowed_hosts=allowed_hosts(args.host))
     except StoreError as e:
         raise CLIError(str(e)) from None
     db = args.db or default_db_path()
+    if not is_loopback(args.host):
+        print(f"ferlab serve: warning: listening on {args.host}, not only this computer: anyone "
+              "who can reach it can breed, import and publish (there are no accounts)", file=sys.stderr)
     print(f"ferlab serve: http://{args.host}:{args.port}/ (database {db})", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    run(app, args.host, args.port, log_level=args.log_level)
     return 0

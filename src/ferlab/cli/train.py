@@ -43,6 +43,8 @@ def register(sub) -> None:
                    help="write DIR/checkpoint.npz every N steps")
     p.add_argument("--resume", action="store_true",
                    help="continue from DIR/checkpoint.npz with its settings")
+    p.add_argument("--force", action="store_true",
+                   help="start afresh in a folder that already holds a run, replacing it")
     p.add_argument("--stop-mse", type=float, default=None,
                    help="stop once the full-image MSE is at most this")
     p.add_argument("--target-mse", type=float, default=1e-3,
@@ -56,23 +58,46 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+#: Longest reference loss curve accepted (the paper's runs have 100k steps).
+MAX_REFERENCE = 10_000_000
+
+
+def read_reference(path):
+    """A 1-D finite loss curve from a .npy file, checked before any training."""
     import numpy as np
 
     from ferlab.cli import CLIError
+
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)  # header only: no allocation yet
+        if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iuf":
+            raise ValueError(f"expected a numeric .npy array, got {getattr(arr, 'dtype', type(arr).__name__)}")
+        if not 1 <= arr.size <= MAX_REFERENCE:
+            raise ValueError(f"expected 1..{MAX_REFERENCE} values, got {arr.size}")
+        curve = np.asarray(arr, np.float64).ravel()
+    except (OSError, ValueError, EOFError) as e:
+        raise CLIError(f"cannot read reference curve {path}: {str(e)[:150]}") from None
+    if not np.all(np.isfinite(curve)):
+        raise CLIError(f"reference curve {path} has NaN or infinite values")
+    return curve
+
+
+def run(args) -> int:
+    from ferlab.cli import CLIError
     from ferlab.train import (Recipe, TrainingInterrupted, get_recipe, load_checkpoint,
                               save_outputs, train)
+    from ferlab.train.outputs import OUTPUT_FILES
 
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise CLIError(f"output {out} exists and is not a folder")
     ckpt = out / CHECKPOINT_NAME
-    reference = None
-    if args.reference:
-        try:
-            reference = np.load(args.reference, allow_pickle=False).ravel()
-        except (OSError, ValueError) as e:
-            raise CLIError(f"cannot read reference curve {args.reference}: {e}") from None
+    if args.resume and args.force:
+        raise CLIError("give --resume or --force, not both")
+    held = [n for n in (CHECKPOINT_NAME, *OUTPUT_FILES) if (out / n).exists()]
+    if held and not (args.resume or args.force):
+        raise CLIError(f"{out} already holds a run ({held[0]}): --resume it or --force a new one")
+    reference = read_reference(args.reference) if args.reference else None
 
     recipe: str | Recipe = args.recipe or "fast"
     seed, arch, activation, init = args.seed, args.arch, args.activation, args.init

@@ -14,8 +14,9 @@ def _save(fig, path) -> Path:
 
     FigureCanvasAgg(fig)
     path = Path(path)
-    fig.savefig(path, dpi=fig.dpi)
-    return path
+    from ferlab.atomic import write_with
+
+    return write_with(path, lambda t: fig.savefig(t, dpi=fig.dpi))
 
 
 def loss_curve(path, losses, evals=None, reference=None, title: str = "training loss") -> Path:

@@ -123,8 +123,12 @@ def save_figure(fig, path) -> None:
     """PNG or PDF by the path's suffix; closes the figure."""
     import matplotlib.pyplot as plt
 
-    fig.savefig(path, dpi=150 if str(path).lower().endswith(".png") else None)
-    plt.close(fig)
+    from ferlab.atomic import write_with
+
+    try:
+        write_with(path, lambda t: fig.savefig(t, dpi=150 if str(path).lower().endswith(".png") else None))
+    finally:
+        plt.close(fig)
 
 
 __all__ = ["feature_figure", "dense_feature_figure", "genome_feature_figure", "save_figure"]

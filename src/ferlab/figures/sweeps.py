@@ -84,7 +84,9 @@ def save_figure(fig, path) -> Path:
         _plt().close(fig)
         raise ValueError(f"cannot export a figure as {suffix or 'no suffix'!r}: use .png or .pdf")
     try:
-        fig.savefig(path, dpi=150 if suffix == ".png" else None)
+        from ferlab.atomic import write_with
+
+        write_with(path, lambda t: fig.savefig(t, dpi=150 if suffix == ".png" else None))
     finally:
         _plt().close(fig)
     return path

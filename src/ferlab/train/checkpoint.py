@@ -60,27 +60,57 @@ def save_checkpoint(state: TrainState, path) -> Path:
 
 
 def load_checkpoint(path) -> TrainState:
-    """Read a checkpoint written by :func:`save_checkpoint` (ValueError if it is not one)."""
+    """Read a checkpoint written by :func:`save_checkpoint` (ValueError if it is not one:
+    truncated, forged, or holding arrays of the wrong kind)."""
+    from ferlab.npzfile import NpzError, load_npz
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}: nothing to resume")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            if "meta" not in z.files or "step" not in z.files:
-                raise ValueError(f"{path} is not a ferlab training checkpoint")
-            meta = json.loads(str(z["meta"]))
-            n_k = sum(1 for f in z.files if f.startswith("kernel_"))
-            n_o = sum(1 for f in z.files if f.startswith("opt_"))
-            snaps = {int(s): z[f"snapshot_{int(s)}"] for s in z["snapshot_steps"]}
-            return TrainState(
-                step=int(z["step"]),
-                kernels=[z[f"kernel_{k}"] for k in range(n_k)],
-                opt_leaves=[z[f"opt_{i}"] for i in range(n_o)],
-                losses=z["losses"],
-                evals=z["evals"].reshape(-1, 3),
-                snapshots=snaps,
-                wall_seconds=float(z["wall_seconds"]),
-                meta=meta,
-            )
-    except (OSError, EOFError, KeyError, json.JSONDecodeError) as e:
+        z = load_npz(path)
+    except NpzError as e:
         raise ValueError(f"cannot read checkpoint {path}: {e}") from None
+    if "meta" not in z or "step" not in z:
+        raise ValueError(f"{path} is not a ferlab training checkpoint")
+    try:
+        meta = json.loads(str(z["meta"]))
+        if not isinstance(meta, dict) or not isinstance(meta.get("settings", {}), dict):
+            raise ValueError("meta is not a JSON object")
+        step = int(z["step"])
+        n_k = sum(1 for f in z if f.startswith("kernel_"))
+        n_o = sum(1 for f in z if f.startswith("opt_"))
+        kernels = [_numeric(z[f"kernel_{k}"], 2, f"kernel_{k}") for k in range(n_k)]
+        opt_leaves = [_numeric(z[f"opt_{i}"], None, f"opt_{i}") for i in range(n_o)]
+        losses = _numeric(z["losses"], 1, "losses")
+        evals = _numeric(z["evals"], None, "evals").reshape(-1, 3)
+        snaps = {}
+        for s in _numeric(z["snapshot_steps"], 1, "snapshot_steps"):
+            img = z[f"snapshot_{int(s)}"]
+            if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+                raise ValueError(f"snapshot_{int(s)} is not an RGB image")
+            snaps[int(s)] = img
+        wall = float(z["wall_seconds"])
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError, AttributeError) as e:
+        raise ValueError(f"corrupt checkpoint {path}: {str(e)[:120] or type(e).__name__}") from None
+    if step < 0 or len(losses) != step or not kernels:
+        raise ValueError(f"corrupt checkpoint {path}: step {step}, {len(losses)} losses, "
+                         f"{len(kernels)} kernels")
+    return TrainState(step=step, kernels=kernels, opt_leaves=opt_leaves, losses=losses,
+                      evals=evals, snapshots=snaps, wall_seconds=wall, meta=meta)
+
+
+def _numeric(a: np.ndarray, ndim: int | None, name: str) -> np.ndarray:
+    if a.dtype.kind not in "iuf" or (ndim is not None and a.ndim != ndim):
+        raise ValueError(f"{name} has dtype {a.dtype} and {a.ndim} dimensions")
+    return a
+
+
+def check_resumable(state: TrainState, params, leaves, path) -> None:
+    """The checkpoint's weights and optimizer state have this run's shapes (ValueError if not)."""
+    got = [tuple(k.shape) for k in state.kernels]
+    want = [tuple(p.shape) for p in params]
+    if got != want:
+        raise ValueError(f"checkpoint {path} holds kernels of shapes {got}, not this run's {want}")
+    if [tuple(np.shape(l)) for l in state.opt_leaves] != [tuple(np.shape(l)) for l in leaves]:
+        raise ValueError(f"checkpoint {path} has an optimizer state of another shape")

@@ -16,7 +16,7 @@ import numpy as np
 from ferlab.canvas import Canvas
 from ferlab.colour import to_bytes
 from ferlab.dense import Arch, DenseCPPN, forward, rgb_from_outputs
-from ferlab.train.checkpoint import TrainState, load_checkpoint, save_checkpoint
+from ferlab.train.checkpoint import TrainState, check_resumable, load_checkpoint, save_checkpoint
 from ferlab.train.health import RESTARTABLE, diagnose
 from ferlab.train.recipes import Recipe, get_recipe
 from ferlab.train.targets import check_init_from_target, load_target, resolve_arch
@@ -297,14 +297,17 @@ def train(target, recipe: str | Recipe = "fast", *, steps=None, res=None, lr=Non
     if resume:
         st = load_checkpoint(checkpoint)
         _check_same_settings(st.meta.get("settings", {}), settings, checkpoint)
-        params = tuple(jnp.asarray(k) for k in st.kernels)
-        if len(st.opt_leaves) != treedef.num_leaves:
-            raise ValueError(f"checkpoint {checkpoint} has an optimizer state of another shape")
+        want = fresh_params(seed)
+        check_resumable(st, want, jax.tree_util.tree_leaves(opt.init(want)), checkpoint)
+        params = tuple(jnp.asarray(k, jnp.float32) for k in st.kernels)
         opt_state = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(l) for l in st.opt_leaves])
-        run.update(attempt=int(st.meta.get("attempt", 0)), attempts=list(st.meta.get("attempts", [])),
-                   strikes=int(st.meta.get("strikes", 0)), step=st.step,
-                   losses=[np.asarray(st.losses, np.float32)], evals=[tuple(e) for e in st.evals],
-                   snaps=dict(st.snapshots), wall_before=st.wall_seconds)
+        try:
+            run.update(attempt=int(st.meta.get("attempt", 0)), attempts=list(st.meta.get("attempts", [])),
+                       strikes=int(st.meta.get("strikes", 0)), step=st.step,
+                       losses=[np.asarray(st.losses, np.float32)], evals=[tuple(e) for e in st.evals],
+                       snaps=dict(st.snapshots), wall_before=st.wall_seconds)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"corrupt checkpoint {checkpoint}: bad run state ({e})") from None
         if run["step"] > total:
             raise ValueError(f"checkpoint is at step {run['step']}, past the run's {total} steps")
     else:

@@ -22,6 +22,8 @@ from ferlab.genome import Genome
 #: the paper shows can draw a Picbreeder-level picture.
 DEFAULT_IMAGE_ARCH = "12;cache:15,gaussian:4,identity:2,sin:1"
 GENOME_SUFFIXES = (".zip", ".xml", ".json")
+#: Largest target image (pixels), the largest canvas ferlab renders.
+MAX_IMAGE_PIXELS = 4096 * 4096
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,11 +99,15 @@ def read_image(path) -> np.ndarray:
 
     path = Path(path)
     try:
-        with Image.open(path) as im:
+        with Image.open(path) as im:  # reads the header only: size is checked before decoding
             w, h = im.size
             if w < 1 or h < 1:
                 raise ValueError(f"image {path.name} is empty ({w}x{h})")
+            if w * h > MAX_IMAGE_PIXELS:
+                raise ValueError(f"image {path.name} is {w}x{h}; the limit is {MAX_IMAGE_PIXELS} pixels")
             rgb = np.asarray(im.convert("RGB"), np.float32) / 255.0
+    except Image.DecompressionBombError as e:
+        raise ValueError(f"image {path.name} is too large: {e}") from None
     except UnidentifiedImageError:
         raise ValueError(f"{path.name} is not a genome (.zip/.xml/.json), network (.npz) or "
                          "readable image (PNG/JPEG)") from None

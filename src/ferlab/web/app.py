@@ -23,10 +23,12 @@ from starlette.concurrency import run_in_threadpool
 
 from ferlab.evolve import MAX_STRENGTH, limit_blas_threads
 from ferlab.genome import Genome, GenomeError, fmt_id, parse_id
+from ferlab.layerize import layerize
+from ferlab.limits import MAX_VALUES, MAX_WEB_OPS, CostError, check_render
 from ferlab.picbreeder import genome_to_json, genome_to_xml, parse_genome
 from ferlab.store import Store, StoreError
-from ferlab.layerize import layerize
 from ferlab.web import dense, discover, imaging
+from ferlab.web.guard import LOOPBACK_HOSTS, Guard
 from ferlab.web.service import Breeder
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -155,6 +157,15 @@ def _parse_window(text: str | None):
     return tuple(vals)
 
 
+def _budget(obj, pixels: int, frames: int = 1, engine: str = "gather", features: bool = False) -> None:
+    """The CPU budget of one anonymous render of a genome or dense network (CostError -> 422).
+    The batch genome renderer works in pixel tiles, so only the levels engine (all node maps
+    at once) and dense networks are bounded in memory too."""
+    tiled = engine == "gather" and not hasattr(obj, "arch")
+    check_render(obj, pixels, frames, features, max_ops=MAX_WEB_OPS, engine=engine,
+                 what="this render", max_values=None if tiled else MAX_VALUES)
+
+
 def _png(data: bytes, filename: str | None = None, cache: bool = False) -> Response:
     headers = {}
     if filename:
@@ -207,7 +218,8 @@ def _graph(genome: Genome) -> dict:
 
 
 async def _read_upload(request: Request, what: str) -> bytes | Response:
-    """The request body, capped as it arrives (no Content-Length needed); a 413 if too big."""
+    """The request body, capped as it arrives (the Guard caps it first; this keeps the route
+    safe on its own); a 413 if too big."""
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
@@ -219,12 +231,16 @@ async def _read_upload(request: Request, what: str) -> bytes | Response:
 
 
 # ----------------------------------------------------------------------------------------- app
-def create_app(db_path=None) -> FastAPI:
-    """The app over the database at ``db_path`` (default: the user's data dir)."""
+def create_app(db_path=None, allowed_hosts=LOOPBACK_HOSTS) -> FastAPI:
+    """The app over the database at ``db_path`` (default: the user's data dir), answering
+    requests whose Host is in ``allowed_hosts`` (None: any; see :mod:`ferlab.web.guard`)."""
     store = Store(db_path)
     breeder = Breeder(store)
     limit_blas_threads(1)
-    app = FastAPI(title="ferlab breed", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    # No docs page: it loads its script from a CDN, which is blank offline and breaks the CSP.
+    app = FastAPI(title="ferlab breed", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    app.add_middleware(Guard, allowed_hosts=allowed_hosts, body_limits={p: MAX_UPLOAD for p in UPLOADS},
+                       default_body_limit=MAX_JSON, raw_body_paths=UPLOADS)
     app.state.store = store
     app.state.breeder = breeder
 
@@ -254,19 +270,13 @@ def create_app(db_path=None) -> FastAPI:
             msg = "invalid request"
         return JSONResponse({"detail": _one_line(msg)}, status_code=422)
 
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        limit = MAX_UPLOAD if request.url.path in UPLOADS else MAX_JSON
-        if length is not None:
-            try:
-                n = int(length)
-            except ValueError:
-                return JSONResponse({"detail": "bad Content-Length"}, status_code=400)
-            if n > limit:
-                return JSONResponse({"detail": f"request body is {n} bytes; the limit is {limit}"},
-                                    status_code=413)
-        return await call_next(request)
+    @app.exception_handler(CostError)
+    def _cost_error(request: Request, exc: CostError):
+        return JSONResponse({"detail": _one_line(str(exc))}, status_code=422)
+
+    @app.exception_handler(OverflowError)
+    def _overflow_error(request: Request, exc: OverflowError):
+        return JSONResponse({"detail": "a number in the request is too large"}, status_code=400)
 
     # -- health & page ---------------------------------------------------------------------
     @app.get("/api/health")
@@ -299,7 +309,8 @@ def create_app(db_path=None) -> FastAPI:
         data = await _read_upload(request, "genome file")
         if isinstance(data, Response):
             return data
-        genome = parse_genome(data, name=_safe_name(name))
+        # Parsing a few MB of XML takes a while: never on the event loop.
+        genome = await run_in_threadpool(parse_genome, data, _safe_name(name))
         sid = await run_in_threadpool(breeder.start_from_genome, genome, seed, strength)
         return await run_in_threadpool(store.session_state, sid)
 
@@ -361,7 +372,9 @@ def create_app(db_path=None) -> FastAPI:
     def big_image(key: str, res: int = Query(512, ge=16, le=MAX_RES), window: str | None = Query(None, max_length=200),
                   download: bool = False):
         g = genome_of(key)
-        data = imaging.render_png(g, res, _parse_window(window))
+        window = _parse_window(window)
+        _budget(g, res * res)
+        data = imaging.render_png(g, res, window)
         return _png(data, f"{_safe_name(store.genome_title(cached_genome(key)[0]) or key)}.png" if download else None)
 
     @app.get("/api/genomes/{key}/genome.xml")
@@ -377,18 +390,22 @@ def create_app(db_path=None) -> FastAPI:
 
     @app.get("/api/genomes/{key}/nodes")
     def node_maps(key: str, res: int = Query(48, ge=8, le=128)):
-        maps = imaging.node_map_pngs(genome_of(key), res)
+        g = genome_of(key)
+        _budget(g, res * res, engine="levels")
+        maps = imaging.node_map_pngs(g, res)
         return {fmt_id(g): "data:image/png;base64," + base64.b64encode(b).decode() for g, b in maps.items()}
 
     @app.post("/api/genomes/{key}/render")
     def live_render(key: str, body: RenderBody):
         g = genome_of(key)
         weights = {parse_id(k): v for k, v in body.weights.items()}
+        _budget(g, body.res * body.res)
         return _png(imaging.render_png(imaging.with_link_weights(g, weights), body.res))
 
     @app.get("/api/genomes/{key}/sweep")
     def sweep(key: str, link: str = Query(..., max_length=40), res: int = Query(96, ge=16, le=256)):
         g = genome_of(key)
+        _budget(g, res * res, frames=len(imaging.SWEEP_DELTAS))
         data = imaging.sweep_strip(g, parse_id(link), res)
         r = _png(data)
         r.headers["X-Deltas"] = ",".join(str(d) for d in imaging.SWEEP_DELTAS)
@@ -402,14 +419,18 @@ def create_app(db_path=None) -> FastAPI:
     @app.post("/api/genomes/{key}/sweep")
     def sweep_edited(key: str, body: LinkBody):
         """The sweep strip around the link's current (edited) weight."""
-        data = imaging.sweep_strip(edited(key, body), parse_id(body.link), body.res)
+        g = edited(key, body)
+        _budget(g, body.res * body.res, frames=len(imaging.SWEEP_DELTAS))
+        data = imaging.sweep_strip(g, parse_id(body.link), body.res)
         r = _png(data)
         r.headers["X-Deltas"] = ",".join(str(d) for d in imaging.SWEEP_DELTAS)
         return r
 
     @app.post("/api/genomes/{key}/node")
     def node_large(key: str, body: NodeBody):
-        data, lo, hi = imaging.node_map(edited(key, body), parse_id(body.node), body.res)
+        g = edited(key, body)
+        _budget(g, body.res * body.res, engine="levels")
+        data, lo, hi = imaging.node_map(g, parse_id(body.node), body.res)
         r = _png(data)
         r.headers["X-Range"] = f"{lo:.6g},{hi:.6g}"
         return r
@@ -479,16 +500,20 @@ def create_app(db_path=None) -> FastAPI:
     @app.post("/api/dense/{source}/render")
     def dense_render(source: str, body: DenseBody):
         net = dense_of(source)[0]
+        _budget(net, body.res * body.res)
         return _png(dense.image_png(dense.with_edits(net, body.edits), body.res))
 
     @app.post("/api/dense/{source}/neurons")
     def dense_neurons(source: str, body: DenseBody):
         """Every neuron's map, and how much each changed under the edits."""
-        return dense.neurons(dense_of(source)[0], body.edits, min(body.res, 64))
+        net = dense_of(source)[0]
+        _budget(net, min(body.res, 64) ** 2, frames=2, features=True)  # edited and original
+        return dense.neurons(net, body.edits, min(body.res, 64))
 
     @app.post("/api/dense/{source}/sweep")
     def dense_sweep(source: str, body: DenseSweepBody):
         net = dense.with_edits(dense_of(source)[0], body.edits)
+        _budget(net, body.res * body.res, frames=len(imaging.SWEEP_DELTAS))
         return _png(dense.sweep_strip(net, *body.weight, res=body.res))
 
     return app

@@ -15,6 +15,7 @@ import numpy as np
 
 from ferlab.dense import ORIGIN_NAMES, Arch, ArchError, DenseCPPN
 from ferlab.genome import Genome, GenomeError, fmt_id
+from ferlab.npzfile import NpzError, check_npz
 from ferlab.web.imaging import SWEEP_DELTAS, encode_png, strip_png
 
 #: Largest network the web explorer takes (the paper's are ~6,000 weights).
@@ -40,6 +41,10 @@ def parse_npz(data: bytes) -> DenseCPPN:
         raise GenomeError("not an .npz file (expected the paper's dense network layout)") from None
     if total > MAX_NPZ_BYTES:
         raise GenomeError(f".npz holds {total} bytes uncompressed; the limit is {MAX_NPZ_BYTES}")
+    try:
+        check_npz(data, MAX_NPZ_BYTES)  # array headers that claim more than their data, pickles
+    except NpzError as e:
+        raise GenomeError(str(e)) from None
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             if "arch" not in z.files:
