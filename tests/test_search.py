@@ -249,6 +249,8 @@ def test_cli_run_store_resume_and_errors(tmp_path, shared, capsys):
         (["search", "target", "--checkpoint", str(ck), "--resume", "--seed", "9", *common], "--seed 9 differs"),
         (["search", "novelty", "--target", str(tmp_path / "none.png"), *common], "no such target"),
         (["search", "random", "--budget", "32", *common[:-1], str(tmp_path)], "cannot open the store"),
+        (["search", "random", "-o", str(tmp_path / "no" / "out"), *common], "does not exist"),
+        (["search", "random", "--checkpoint", str(tmp_path), *common], "is a folder"),
     ]:
         from ferlab.cli import main
         assert main(args) == 2, args

@@ -23,7 +23,7 @@ def client(tmp_path, searched):
     db = tmp_path / "web.db"
     key = store_run(searched, db)
     app = create_app(db)
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://127.0.0.1:8765") as c:
         c.run_key = key
         c.store = app.state.store
         yield c

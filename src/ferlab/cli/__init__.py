@@ -96,7 +96,7 @@ def check_output(path, folder: bool = False) -> Path:
 
 
 #: Commands whose -o names a folder (the others write one file).
-FOLDER_OUTPUTS = ("train", "demo")
+FOLDER_OUTPUTS = ("train", "demo", "search")
 
 
 def _check_outputs(args) -> None:

@@ -47,7 +47,7 @@ def register(sub) -> None:
     p.add_argument("--db", metavar="PATH", default=None,
                    help="SQLite store for the results (default: the one `ferlab serve` uses)")
     p.add_argument("--no-store", action="store_true", help="do not write the results to the store")
-    p.add_argument("-o", "--out", metavar="DIR", default=None,
+    p.add_argument("-o", "--output", metavar="DIR", default=None,
                    help="also write summary.json, elites.png and curves.png here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=search_cmd)
@@ -76,7 +76,7 @@ def _target(args, res: int):
 
 
 def search_cmd(args) -> int:
-    from ferlab.cli import CLIError
+    from ferlab.cli import CLIError, check_output
     from ferlab.search import load_checkpoint, run, start
 
     if args.budget < 1:
@@ -85,6 +85,8 @@ def search_cmd(args) -> int:
         raise CLIError(f"--checkpoint-every must be positive, got {args.checkpoint_every}")
     if args.resume and not args.checkpoint:
         raise CLIError("--resume needs --checkpoint PATH")
+    if args.checkpoint and not args.resume:
+        check_output(args.checkpoint)
     given, config = _config_from_args(args)
     if args.resume:
         st = load_checkpoint(args.checkpoint)
@@ -106,8 +108,8 @@ def search_cmd(args) -> int:
     summ = summary(st)
     if not args.no_store:
         summ["run"] = store_run(st, args.db)
-    if args.out:
-        write_outputs(st, summ, Path(args.out))
+    if args.output:
+        write_outputs(st, summ, Path(args.output))
     print(json.dumps({k: v for k, v in summ.items() if k != "measures"}
                      | {"mean_pairwise": summ["measures"]["mean_pairwise"],
                         "mean_nn": summ["measures"]["mean_nn"]}))
@@ -150,7 +152,7 @@ def write_outputs(st, summ: dict, out: Path) -> None:
     from ferlab.search.evaluate import render_population
     from ferlab.search.results import clean_history
 
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(exist_ok=True)  # its parent was checked before the run
     occ = st.grid.occupied
     images = render_population([st.grid.genomes[c] for c in occ], 32)
     c = st.config
