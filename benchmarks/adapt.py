@@ -89,8 +89,6 @@ def main(argv=None):
     from ferlab import load_genome
     from ferlab.adapt import (FINETUNE, as_network, continual_probe, learning_probe, make_variants,
                               neighbourhood, random_network, summarise)
-    from ferlab.adapt_report import adapt_report
-
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     n_dirs, sgd_steps = (8, 1500) if args.quick else (32, 4000)
@@ -204,6 +202,8 @@ def main(argv=None):
                          "continual": crows, "wall": {"neighbourhood": t_nb, "learning": t_learn,
                                                       "continual": t_cont, "total": wall}}
         try:
+            from ferlab.adapt_report import adapt_report
+
             adapt_report(groups, out / f"adapt_{name}.html", genome=genome, labels=labels[:1],
                          transfer=[other], neighbours=nb, learning=lrows, continual_rows=crows,
                          variants=variants, recipe=recipe)

@@ -1,6 +1,7 @@
 """A self-contained side-by-side HTML report: look inside two networks and measure them.
 
-Sections (HTML ids): ``images``, ``features``, ``pca``, ``sweeps``, ``random``, ``metrics``.
+Sections (HTML ids): ``images``, ``features``, ``pca``, ``sweeps``, ``random``, ``metrics``,
+``adapt`` (the neighbourhood probe of :mod:`ferlab.adapt`).
 Every picture is a base64 PNG inside the page, there is no script and no external resource, so
 the file opens offline in any browser.
 """
@@ -25,7 +26,10 @@ SECTIONS = (
     ("sweeps", "Single-weight sweeps"),
     ("random", "Random-direction sweeps"),
     ("metrics", "FER metrics"),
+    ("adapt", "Adaptability"),
 )
+#: Sections whose body is HTML built outside build_figures (not a pair of figures).
+HTML_SECTIONS = ("metrics", "adapt")
 
 
 @dataclass
@@ -40,6 +44,7 @@ class ReportOptions:
     random_span: float = 0.5
     metrics_res: int = 32
     max_weights: int = 512  # weights sampled when a sheet's rows are picked by effect
+    adapt_neighbours: int = 12  # filter-normalised directions per radius (0: skip the probe)
     seed: int = 0
     genome: Genome | None = None  # labels dense sweep rows with this genome's link ids/labels
     figures_dir: Path | None = None  # also export every figure here
@@ -112,7 +117,7 @@ def build_figures(a, b, opts: ReportOptions) -> dict:
     from ferlab.figures.sweeps import figure_png, native_dpi, sweep_figure
     from ferlab.sweep import deltas, sweep_random
 
-    out: dict[str, list] = {s: [] for s, _ in SECTIONS if s != "metrics"}
+    out: dict[str, list] = {s: [] for s, _ in SECTIONS if s not in HTML_SECTIONS}
     names = [_name(a, "A"), _name(b, "B")]
 
     # Each figure is encoded at the dpi that draws its tiles pixel for pixel: lossless and no
@@ -212,7 +217,8 @@ nav a{margin-right:1em}
 """
 
 
-def render_html(names, descs, figures: dict, ma: dict, mb: dict, notes: str = "") -> str:
+def render_html(names, descs, figures: dict, ma: dict, mb: dict, notes: str = "",
+                adapt_html: str = "") -> str:
     """The page as a string (pure: figures are PNG bytes, metrics plain dicts)."""
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              f"<title>ferlab compare: {html.escape(names[0])} vs {html.escape(names[1])}</title>",
@@ -226,6 +232,8 @@ def render_html(names, descs, figures: dict, ma: dict, mb: dict, notes: str = ""
             parts.append(_metrics_table(ma, mb, names))
             if notes:
                 parts.append(f"<p class=note>{html.escape(notes)}</p>")
+        elif sec == "adapt":
+            parts.append(adapt_html or "<p class=note>Not measured (adapt_neighbours=0).</p>")
         else:
             parts.append('<div class="pair">')
             for caption, png in figures[sec]:
@@ -250,7 +258,7 @@ def compare_report(a, b, path, progress: bool = False, **options) -> Path:
 
 def compare_report_with_timings(a, b, path, progress: bool = False, **options):
     """As :func:`compare_report`, also returning {stage: seconds}."""
-    from ferlab.atomic import write_text
+    from ferlab.atomic import write_text, write_with
     from ferlab.metrics import BaselineCache, ConstantImageError, fer_metrics
 
     for obj in (a, b):
@@ -276,11 +284,27 @@ def compare_report_with_timings(a, b, path, progress: bool = False, **options):
 
     ma, mb = measure(a), measure(b)
     opts.timings["metrics"] = time.perf_counter() - t
+    adapt_html = ""
+    if opts.adapt_neighbours:
+        from ferlab.adapt_report import adaptability_section
+
+        t = time.perf_counter()
+        names = [_name(a, "A"), _name(b, "B")]
+
+        def export(i, fig):
+            if opts.figures_dir is not None:
+                write_with(opts.figures_dir / f"adapt_{'ab'[i]}_{_slug(names[i])}.{opts.figure_format}",
+                           lambda tmp: fig.savefig(tmp, dpi=150 if opts.figure_format == "png" else None))
+
+        adapt_html = adaptability_section(a, b, res=opts.metrics_res, n=opts.adapt_neighbours,
+                                          seed=opts.seed, export=export)
+        opts.timings["adapt"] = time.perf_counter() - t
     notes = (f"Metrics at {opts.metrics_res}², defined on the function (non-linear neurons' maps and "
              "pre-activation shifts); genomes are measured as their layerized dense networks; "
              "random_baseline: mean over random LeCun-normal networks of the same architecture. "
              "See ferlab.metrics for formulas.")
-    page = render_html([_name(a, "A"), _name(b, "B")], [_describe(a), _describe(b)], figures, ma, mb, notes)
+    page = render_html([_name(a, "A"), _name(b, "B")], [_describe(a), _describe(b)], figures, ma, mb, notes,
+                       adapt_html)
     write_text(path, page)  # atomic: never a half-written report
     return path, dict(opts.timings)
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 #: Modules under ferlab.cli that add subcommands, in help order.
-COMMAND_MODULES = ("backbone", "train", "analyse", "breed", "search")
+COMMAND_MODULES = ("backbone", "train", "analyse", "breed", "search", "adapt")
 
 
 class CLIError(Exception):
