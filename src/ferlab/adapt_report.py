@@ -43,10 +43,6 @@ def _table(rows: list[dict], cols: list[str]) -> str:
     return f'<table class="metrics"><tr>{head}</tr>{body}</table>'
 
 
-def _group_of(name: str, groups: dict) -> str:
-    return next((g for g, ms in groups.items() if any(str(n.meta.get("name")) == name for n in ms)), name)
-
-
 def neighbourhood_html(results: dict, curves: bool = True, export=None) -> str:
     """Strips, curves, a table and one plain sentence per radius for {name: NeighbourhoodResult};
     ``export(i, figure)`` also receives each strip figure (to save it as a file)."""

@@ -18,7 +18,7 @@ import numpy as np
 from ferlab.adapt.directions import filter_normalised_direction
 from ferlab.adapt.images import CoherenceRule, coherence, descriptor, diversity
 from ferlab.adapt.nets import as_network
-from ferlab.dense import Arch, DenseCPPN
+from ferlab.dense import Arch
 
 RADII = (0.02, 0.05, 0.1, 0.2, 0.5)
 

@@ -41,17 +41,10 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_adapt)
 
 
-def _load(path):
-    from ferlab.files import load_any
-
-    if not Path(path).exists():
-        raise CLIError(f"no such file: {path}")
-    return load_any(path)
-
-
 def cmd_adapt(args) -> int:
     from ferlab.adapt import FINETUNE, as_network, check_same_arch, random_network
     from ferlab.adapt_report import adapt_report
+    from ferlab.cli.analyse import _load
     from ferlab.genome import Genome
 
     probes = tuple(s.strip() for s in args.probes.split(",") if s.strip())
