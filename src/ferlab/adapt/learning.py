@@ -79,6 +79,9 @@ def finetune(net, image, recipe: Recipe = FINETUNE, target_mse: float = TARGET_M
     net = as_network(net)
     if not target_mse > 0:
         raise ValueError(f"target MSE must be positive, got {target_mse}")
+    if recipe.batch is not None or any(s.batch is not None or s.scale != 1 for s in recipe.stages):
+        raise ValueError("the fine-tuning probe trains on the full image: use a recipe without "
+                         "minibatches or resolution stages")
     y = jnp.asarray(_check_image(image, recipe.res).reshape(-1, 3))
     x = jnp.asarray(grid_inputs(recipe.res))
     opt, chunk, evaluate = _programs(net.arch, recipe)
