@@ -144,7 +144,8 @@ def adapt_report(groups: dict, path, genome=None, labels=(), transfer=(), delta:
         t = time.perf_counter()
         if continual_rows is None:
             b = _pick_b(variants, continual_b)
-            continual_rows = continual_probe(groups, variants[0].image, b.image, recipe, target_mse)
+            continual_rows = continual_probe(groups, variants[0].image, b.image, recipe, target_mse,
+                                             progress=progress)
         cols = ["group", "name", "learn_a_steps", "mse_a_learned", "mse_b_learned", "forgetting",
                 "relearn_steps", "mse_a_relearned", "dead_start", "dead_a2", "rank_start", "rank_a2"]
         sec["continual"] = (

@@ -85,11 +85,13 @@ def continual(net, image_a, image_b, recipe: Recipe = FINETUNE, target_mse: floa
 
 
 def continual_probe(groups: dict, image_a, image_b, recipe: Recipe = FINETUNE,
-                    target_mse: float = TARGET_MSE) -> list[dict]:
+                    target_mse: float = TARGET_MSE, progress: bool = False) -> list[dict]:
     """:func:`continual` for every network of every group: one row each (with 'group')."""
+    from ferlab.adapt.learning import _progress
     from ferlab.adapt.nets import check_same_arch
 
     nets = {g: [as_network(n) for n in ms] for g, ms in groups.items()}
     check_same_arch([n for ms in nets.values() for n in ms])
+    jobs = [(g, i, n) for g, ms in nets.items() for i, n in enumerate(ms)]
     return [{"group": g, "member": i, **continual(n, image_a, image_b, recipe, target_mse).row()}
-            for g, ms in nets.items() for i, n in enumerate(ms)]
+            for g, i, n in _progress(jobs, "continual probe", progress)]

@@ -77,8 +77,8 @@ def cmd_adapt(args) -> int:
     if args.random:
         groups["random"] = [random_network(arch, args.seed + s) for s in range(args.random)]
     recipe = dataclasses.replace(FINETUNE, res=args.res,
-                                 **({"steps": args.steps} if args.steps else {}),
-                                 **({"lr": args.lr} if args.lr else {}))
+                                 **({"steps": args.steps} if args.steps is not None else {}),
+                                 **({"lr": args.lr} if args.lr is not None else {}))
     kw = {"target_mse": args.target_mse} if args.target_mse is not None else {}
     rows: dict = {}
     path = adapt_report(groups, args.output, genome=genome, labels=args.label, transfer=transfer,
