@@ -1,6 +1,8 @@
 """Figures of the adaptability probes: teaser-like neighbourhood strips and summary plots."""
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 from ferlab.figures.sweeps import GAP, _plt, mosaic
@@ -101,7 +103,8 @@ def variant_strip(variants, tile_inches: float = 0.9):
     ax = fig.add_axes([0.1 / fig_w, 0.05 / fig_h, n * tile_inches / fig_w, tile_inches / fig_h])
     ax.imshow(img, interpolation="nearest", aspect="auto")
     ax.set_xticks([c * (w + GAP) + w / 2 for c in range(n)],
-                  [f"{v.name[:18]}\nMSE {v.distance:.3f}" for v in variants], fontsize=5.5)
+                  ["\n".join(textwrap.wrap(v.name, 16)[:2]) + f"\nMSE {v.distance:.3f}" for v in variants],
+                  fontsize=5.5)
     ax.xaxis.tick_top()
     ax.set_yticks([])
     ax.tick_params(length=0)
