@@ -182,6 +182,7 @@ def test_cli_adapt_bad_input_is_one_line_and_keeps_files(shared, tmp_path, capsy
              [skull_x, "--label", "Wings top"],
              [skull_x, "--probes", "neighbourhood,dreams"],
              [skull_x, "--steps", "0"],
+             [skull_x, "--continual-b", "nonesuch", "--probes", "continual"],
              [str(tmp_path / "missing.xml")]]
     for extra in cases:
         capsys.readouterr()

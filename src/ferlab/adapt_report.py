@@ -89,11 +89,12 @@ def adapt_report(groups: dict, path, genome=None, labels=(), transfer=(), delta:
     groups = {g: [as_network(m) for m in ms] for g, ms in groups.items() if ms}
     arch = check_same_arch([m for ms in groups.values() for m in ms])
     base = next(iter(groups.values()))[0]
-    timings, parts = {}, []
+    timings = {}
     if variants is None and ("learning" in probes or "continual" in probes):
         variants = make_variants(base, res=recipe.res, genome=genome, labels=labels, delta=delta,
                                  photometric=("hue", "invert") if _is_colour(base, recipe.res) else ("invert",),
                                  transfer=transfer)
+    b = _pick_b(variants, continual_b) if "continual" in probes and continual_rows is None else None
     sec: dict[str, str] = {}
     if "neighbourhood" in probes:
         t = time.perf_counter()
@@ -143,7 +144,6 @@ def adapt_report(groups: dict, path, genome=None, labels=(), transfer=(), delta:
     if "continual" in probes:
         t = time.perf_counter()
         if continual_rows is None:
-            b = _pick_b(variants, continual_b)
             continual_rows = continual_probe(groups, variants[0].image, b.image, recipe, target_mse,
                                              progress=progress)
         cols = ["group", "name", "learn_a_steps", "mse_a_learned", "mse_b_learned", "forgetting",
