@@ -179,10 +179,9 @@ def adapt_report(groups: dict, path, genome=None, labels=(), transfer=(), delta:
         if s in sec:
             page.append(f'<section id="{s}"><h2>{t}</h2>{sec[s]}</section>')
     page.append(f"<p class=note>Written in {time.perf_counter() - t0:.1f} s.</p></body></html>")
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text("\n".join(page), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    from ferlab.atomic import write_text
+
+    return write_text(path, "\n".join(page))
 
 
 def _is_colour(net, res: int) -> bool:

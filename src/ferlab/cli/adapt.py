@@ -86,8 +86,8 @@ def cmd_adapt(args) -> int:
                         res=args.res, seed=args.seed, continual_b=args.continual_b,
                         probes=probes, progress=True, rows_out=rows, **kw)
     if args.json:
-        tmp = Path(args.json).with_name(Path(args.json).name + ".part")
-        tmp.write_text(json.dumps(rows, default=str, indent=1))
-        tmp.replace(args.json)
+        from ferlab.atomic import write_text
+
+        write_text(args.json, json.dumps(rows, default=str, indent=1))
     print(f"wrote {path}", file=sys.stderr)
     return 0
