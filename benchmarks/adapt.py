@@ -202,7 +202,7 @@ def main(argv=None):
                          "continual": crows, "wall": {"neighbourhood": t_nb, "learning": t_learn,
                                                       "continual": t_cont, "total": wall}}
         try:
-            from ferlab.adapt_report import adapt_report
+            from ferlab.adapt.report import adapt_report
 
             adapt_report(groups, out / f"adapt_{name}.html", genome=genome, labels=labels[:1],
                          transfer=[other], neighbours=nb, learning=lrows, continual_rows=crows,

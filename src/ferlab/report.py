@@ -179,6 +179,10 @@ def _img_tag(png: bytes, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
 
 
+#: Public: other reports (ferlab.adapt.report) embed their figures the same way.
+img_tag = _img_tag
+
+
 def _metrics_table(ma: dict, mb: dict, names) -> str:
     from ferlab.metrics import METRIC_NOTES, SCORE_TERMS
 
@@ -286,7 +290,7 @@ def compare_report_with_timings(a, b, path, progress: bool = False, **options):
     opts.timings["metrics"] = time.perf_counter() - t
     adapt_html = ""
     if opts.adapt_neighbours:
-        from ferlab.adapt_report import adaptability_section
+        from ferlab.adapt.report import adaptability_section
 
         t = time.perf_counter()
         names = [_name(a, "A"), _name(b, "B")]

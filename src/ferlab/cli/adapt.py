@@ -43,7 +43,7 @@ def register(sub) -> None:
 
 def cmd_adapt(args) -> int:
     from ferlab.adapt import FINETUNE, as_network, check_same_arch, random_network
-    from ferlab.adapt_report import adapt_report
+    from ferlab.adapt.report import adapt_report
     from ferlab.cli.analyse import _load
     from ferlab.genome import Genome
 

@@ -17,7 +17,7 @@ from ferlab.adapt import (FINETUNE, as_network, check_same_arch, continual_probe
                           make_variants, neighbourhood, summarise)
 from ferlab.adapt.learning import TARGET_MSE
 from ferlab.adapt.neighbourhood import RADII
-from ferlab.report import CSS, _img_tag
+from ferlab.report import CSS, img_tag as _img_tag
 
 SECTIONS = (("neighbourhood", "Neighbourhood: one step away"), ("variants", "Variant targets"),
             ("learning", "Learning probe"), ("continual", "Continual probe: A → B → A"),
