@@ -115,31 +115,26 @@ def main(argv=None):
         # 1. neighbourhood
         nb_rows, nb = [], {}
         t = time.perf_counter()
-        for support in ("all", "nonzero"):
-            for g, members in groups.items():
-                for n in members:
-                    r = neighbourhood(n, radii=(0.01, 0.02, 0.05, 0.1, 0.2), n=n_dirs, res=RES,
-                                      support=support)
-                    if support == "all":
-                        nb.setdefault(g, r)
-                    for row in r.rows():
-                        nb_rows.append({"group": g, "support": support, **row})
+        for g, members in groups.items():
+            for n in members:
+                r = neighbourhood(n, radii=(0.01, 0.02, 0.05, 0.1, 0.2), n=n_dirs, res=RES)
+                nb.setdefault(g, r)
+                for row in r.rows():
+                    nb_rows.append({"group": g, **row})
         t_nb = time.perf_counter() - t
         agg = []
-        for support in ("all", "nonzero"):
-            for g in groups:
-                for rad in (0.01, 0.02, 0.05, 0.1, 0.2):
-                    rs = [r for r in nb_rows if r["group"] == g and r["support"] == support
-                          and r["radius"] == rad]
-                    cf = np.array([r["coherent_fraction"] for r in rs])
-                    dv = np.array([r["diversity"] for r in rs])
-                    agg.append({"support": support, "group": g, "radius": rad,
-                                "coherent": f"{cf.mean():.2f} ± {cf.std():.2f}",
-                                "diversity": (f"{np.nanmean(dv):.2f} ± {np.nanstd(dv):.2f}"
-                                              if np.isfinite(dv).any() else "—"),
-                                "sim": float(np.mean([r["mean_similarity"] for r in rs]))})
+        for g in groups:
+            for rad in (0.01, 0.02, 0.05, 0.1, 0.2):
+                rs = [r for r in nb_rows if r["group"] == g and r["radius"] == rad]
+                cf = np.array([r["coherent_fraction"] for r in rs])
+                dv = np.array([r["diversity"] for r in rs])
+                agg.append({"group": g, "radius": rad,
+                            "coherent": f"{cf.mean():.2f} ± {cf.std():.2f}",
+                            "diversity": (f"{np.nanmean(dv):.2f} ± {np.nanstd(dv):.2f}"
+                                          if np.isfinite(dv).any() else "—"),
+                            "sim": float(np.mean([r["mean_similarity"] for r in rs]))})
         print(f"\n### Neighbourhood ({n_dirs} directions per radius and network; {t_nb:.0f} s)")
-        print(md_table(agg, ["support", "group", "radius", "coherent", "diversity", "sim"]))
+        print(md_table(agg, ["group", "radius", "coherent", "diversity", "sim"]))
 
         # 2. learning
         variants = make_variants(evolved, res=RES, genome=genome, labels=labels[:1] if args.quick else labels,

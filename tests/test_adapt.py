@@ -1,4 +1,4 @@
-"""Adaptability probes: directions, coherence, variants, fine-tuning, continual, CLI, report."""
+"""Adaptability probes: coherence, variants, fine-tuning, continual, CLI, report."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,7 +9,7 @@ import pytest
 
 from ferlab import load_genome
 from ferlab.adapt import (FINETUNE, VariantError, as_network, coherence, continual, descriptor,
-                          filter_normalised_direction, finetune, learning_probe, make_variants,
+                          finetune, learning_probe, make_variants,
                           neighbourhood, plasticity, random_network, render_batch, roughness, summarise)
 from ferlab.adapt.continual import effective_rank
 from ferlab.adapt.images import mse
@@ -35,23 +35,7 @@ def sgd(shared):
     return DenseCPPN.load(shared / "reference/sgd_skull.npz")
 
 
-# -- directions and images ------------------------------------------------------------------
-def test_filter_normalised_direction_matches_every_neurons_norm(evolved):
-    w = evolved.kernels
-    d = filter_normalised_direction(w, seed=3)
-    for wk, dk in zip(w, d):
-        np.testing.assert_allclose(np.linalg.norm(dk, axis=0), np.linalg.norm(wk, axis=0), rtol=1e-9, atol=1e-12)
-    assert any(np.count_nonzero(dk[wk == 0]) for wk, dk in zip(w, d))  # 'all' reaches zero weights
-    nz = filter_normalised_direction(w, seed=3, support="nonzero")
-    assert all(np.all(dk[wk == 0] == 0) for wk, dk in zip(w, nz))
-    again = filter_normalised_direction(w, seed=3)
-    other = filter_normalised_direction(w, seed=4)
-    assert all(np.array_equal(a, b) for a, b in zip(d, again))
-    assert not all(np.array_equal(a, b) for a, b in zip(d, other))
-    with pytest.raises(ValueError, match="support"):
-        filter_normalised_direction(w, support="some")
-
-
+# -- images ---------------------------------------------------------------------------------
 def test_coherence_separates_pictures_from_noise_and_blanks(evolved):
     img = evolved.render(RES).image
     rng = np.random.default_rng(0)

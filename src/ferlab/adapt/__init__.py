@@ -13,7 +13,6 @@ Every probe takes dense networks of one architecture (genomes are layerized firs
 (networks and images in, plain results out) and deterministic per seed.
 """
 from ferlab.adapt.continual import ContinualResult, continual, continual_probe, plasticity
-from ferlab.adapt.directions import filter_normalised_direction
 from ferlab.adapt.images import CoherenceRule, coherence, descriptor, roughness
 from ferlab.adapt.learning import FINETUNE, FinetuneResult, finetune, learning_probe, summarise
 from ferlab.adapt.nets import as_network, check_same_arch, random_network
@@ -25,7 +24,7 @@ __all__ = [
     "CoherenceRule", "ContinualResult", "FINETUNE", "FinetuneResult", "GEOMETRIC",
     "NeighbourhoodResult", "PHOTOMETRIC", "Variant", "VariantError", "as_network",
     "check_same_arch", "coherence", "continual", "continual_probe", "descriptor",
-    "filter_normalised_direction", "finetune", "genome_variant", "learning_probe",
+    "finetune", "genome_variant", "learning_probe",
     "make_variants", "neighbourhood", "plasticity", "random_network", "render_batch",
     "roughness", "summarise", "transfer_variant", "transformed_image",
 ]

@@ -1,6 +1,8 @@
 """The teaser strips, quantified: what lies a filter-normalised step away from a network.
 
-For each radius r and each of ``n`` seeded directions d (see :mod:`.directions`), the
+For each radius r and each of ``n`` seeded filter-normalised directions d
+(:func:`ferlab.sweep.filter_normalised`, Li et al. 2018: every neuron's incoming weights move
+by r times their own norm, so radii compare across networks of different scale), the
 neighbour is w + r·d; its image is rendered (all neighbours of a radius in one jitted, vmapped
 call) and judged by :func:`ferlab.adapt.images.coherence`. Per radius we report the fraction
 of coherent neighbours and the diversity of the coherent ones (mean pairwise descriptor
@@ -15,7 +17,6 @@ from functools import lru_cache
 
 import numpy as np
 
-from ferlab.adapt.directions import filter_normalised_direction
 from ferlab.adapt.images import CoherenceRule, coherence, descriptor, diversity
 from ferlab.adapt.nets import as_network
 from ferlab.dense import Arch
@@ -76,7 +77,7 @@ def render_batch(arch: Arch, kernel_stacks, res: int, chunk: int = 16) -> np.nda
 
 
 def neighbourhood(net, radii=RADII, n: int = 32, res: int = 64, seed: int = 0,
-                  support: str = "all", rule: CoherenceRule = CoherenceRule(),
+                  rule: CoherenceRule = CoherenceRule(),
                   keep: int = 6) -> NeighbourhoodResult:
     """Probe ``n`` filter-normalised directions (seeds seed..seed+n−1) at each radius."""
     t0 = time.perf_counter()
@@ -87,8 +88,12 @@ def neighbourhood(net, radii=RADII, n: int = 32, res: int = 64, seed: int = 0,
     if int(n) < 1:
         raise ValueError(f"need at least one direction, got n={n}")
     n = int(n)
+    from ferlab.sweep import filter_normalised
+
     base = [np.asarray(k, np.float64) for k in net.kernels]
-    dirs = [filter_normalised_direction(base, seed + i, support) for i in range(n)]
+    cuts = np.cumsum([k.size for k in base])[:-1]
+    dirs = [[d.reshape(k.shape) for d, k in zip(np.split(filter_normalised(net, seed + i), cuts), base)]
+            for i in range(n)]
     original = render_batch(net.arch, [k[None] for k in base], res)[0]
     frac, div, div_all, sims, cohs, examples = [], [], [], [], [], []
     for r in radii:
@@ -106,5 +111,5 @@ def neighbourhood(net, radii=RADII, n: int = 32, res: int = 64, seed: int = 0,
     return NeighbourhoodResult(
         str(net.meta.get("name", "network")), radii, np.array(frac), np.array(div),
         np.array(div_all), np.array(sims), np.array(cohs), original, np.stack(examples),
-        {"n": n, "res": res, "seed": seed, "support": support, "rule": rule.__dict__},
+        {"n": n, "res": res, "seed": seed, "rule": rule.__dict__},
         time.perf_counter() - t0)
