@@ -50,12 +50,13 @@ def _programs(arch: Arch, recipe: Recipe):
     from ferlab.train.loop import make_chunk_fn, make_eval_fn
 
     opt = make_optimizer(recipe)
-    chunk = make_chunk_fn(arch, opt, jax.random.PRNGKey(0), recipe.chunk)
+    chunk = make_chunk_fn(arch, opt, recipe.chunk, recipe.leak)
     evaluate = make_eval_fn(arch)
     p = tuple(init_kernels(arch, 0))
     x = jnp.zeros((recipe.res ** 2, 4), jnp.float32)
     y = jnp.zeros((recipe.res ** 2, 3), jnp.float32)
-    chunk(p, opt.init(p), jnp.int32(0), jnp.int32(1), x, y, batch=None)[0][0].block_until_ready()
+    chunk(p, opt.init(p), jax.random.PRNGKey(0), jnp.float32(1.0), jnp.int32(0), jnp.int32(1), x, y,
+          batch=None)[0][0].block_until_ready()
     evaluate(p, x, y)[0].block_until_ready()
     return opt, chunk, evaluate
 
@@ -72,6 +73,7 @@ def _check_image(image, res: int) -> np.ndarray:
 def finetune(net, image, recipe: Recipe = FINETUNE, target_mse: float = TARGET_MSE,
              stop_at_target: bool = False) -> FinetuneResult:
     """Fine-tune ``net`` (its own weights as the start) toward ``image`` (res×res×3)."""
+    import jax
     import jax.numpy as jnp
 
     from ferlab.train import grid_inputs
@@ -87,6 +89,7 @@ def finetune(net, image, recipe: Recipe = FINETUNE, target_mse: float = TARGET_M
     opt, chunk, evaluate = _programs(net.arch, recipe)
     params = tuple(jnp.asarray(k, jnp.float32) for k in net.kernels)
     state = opt.init(params)
+    key = jax.random.PRNGKey(0)  # unused: full-image steps draw no minibatches
     t0 = time.perf_counter()
     start = float(evaluate(params, x, y)[0])
     curve = [(0, start)]
@@ -94,7 +97,8 @@ def finetune(net, image, recipe: Recipe = FINETUNE, target_mse: float = TARGET_M
     step = 0
     while step < recipe.steps and not (stop_at_target and hit):
         n = min(recipe.chunk, recipe.steps - step)
-        params, state, _ = chunk(params, state, jnp.int32(step), jnp.int32(n), x, y, batch=None)
+        params, state, _ = chunk(params, state, key, jnp.float32(1.0), jnp.int32(step), jnp.int32(n),
+                                 x, y, batch=None)
         step += n
         m = float(evaluate(params, x, y)[0])
         if not math.isfinite(m):
