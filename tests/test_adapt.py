@@ -167,6 +167,7 @@ def test_cli_adapt_bad_input_is_one_line_and_keeps_files(shared, tmp_path, capsy
              [skull_x, "--probes", "neighbourhood,dreams"],
              [skull_x, "--steps", "0"],
              [skull_x, "--continual-b", "nonesuch", "--probes", "continual"],
+             [skull_x, "--json", str(tmp_path / "no" / "rows.json")],
              [str(tmp_path / "missing.xml")]]
     for extra in cases:
         capsys.readouterr()

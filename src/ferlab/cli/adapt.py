@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from ferlab.cli import CLIError
+from ferlab.cli import CLIError, check_output
 
 
 def register(sub) -> None:
@@ -53,6 +53,8 @@ def cmd_adapt(args) -> int:
         raise CLIError(f"unknown probe {bad[0] if bad else '(none)'!r}: choose from neighbourhood, learning, continual")
     if Path(args.output).suffix.lower() not in (".html", ".htm"):
         raise CLIError(f"report must be an .html file, got {Path(args.output).name!r}")
+    if args.json:
+        check_output(args.json)  # the -o rule, for the second output too: before any work
     if not 8 <= args.res <= 256:
         raise CLIError(f"--res must be 8..256, got {args.res}")
     if args.random < 0 or args.neighbours < 1:
