@@ -9,9 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
+
+# mkstemp creates files readable by their owner only; a written file should get the mode any
+# other program's new file would (0666 less the umask), or keep the mode of the file it replaces.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def _final_mode(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_UMASK
 
 
 @contextlib.contextmanager
@@ -32,6 +45,7 @@ def atomic_path(path, suffix: str | None = None) -> Iterator[Path]:
             raise OSError(f"writing {path.name} produced no data")
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, _final_mode(path))
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
