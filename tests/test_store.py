@@ -195,17 +195,20 @@ def test_sigkill_mid_evolve_loses_at_most_the_action_in_flight(tmp_path):
     try:
         sid = proc.stdout.readline().strip()
         gens = []
-        deadline = time.time() + 30
+        deadline = time.time() + 120
         while len(gens) < 4 and time.time() < deadline:
             gens.append(int(proc.stdout.readline()))
         time.sleep(0.013)  # land somewhere inside the next evolve
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
+        # Under load the child can run ahead of this reader: every line it printed before the
+        # kill was an acknowledged evolve.
+        gens += [int(line) for line in proc.stdout.read().split()]
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert len(gens) == 4, "breeding subprocess made no progress"
+    assert len(gens) >= 4, "breeding subprocess made no progress"
     store = Store(db)
     assert store.check() == [] and store.check_genomes() == []
     st = store.session_state(sid)
