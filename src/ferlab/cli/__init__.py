@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 #: Modules under ferlab.cli that add subcommands, in help order.
-COMMAND_MODULES = ("backbone", "train", "analyse", "breed", "search", "adapt")
+COMMAND_MODULES = ("backbone", "train", "analyse", "breed", "search", "adapt", "experiment")
 
 
 class CLIError(Exception):
@@ -96,7 +96,7 @@ def check_output(path, folder: bool = False) -> Path:
 
 
 #: Commands whose -o names a folder (the others write one file).
-FOLDER_OUTPUTS = ("train", "demo", "search")
+FOLDER_OUTPUTS = ("train", "demo", "search", "experiment")
 
 
 def _check_outputs(args) -> None:

@@ -1,0 +1,161 @@
+"""The steps a cell can run, in one registry: a config table ``[name]`` turns a step on.
+
+A step is its settings (name -> default and type), the steps it needs, and
+``run(ctx, settings) -> {figure: number}``. Adding one (adapt probes, search arms) is a
+function and a :func:`register` call; the config parser, the hash, the table and the summary
+pick it up from here. Steps run in registration order, so a step comes after those it needs.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+class StepError(ValueError):
+    """A bad step setting (one line)."""
+
+
+@dataclass
+class CellContext:
+    """What a cell's steps share: the genome, the seed, earlier steps' products, files to keep."""
+
+    genome: Any
+    seed: int
+    products: dict = field(default_factory=dict)  # e.g. "replica": the trained DenseCPPN
+    files: dict = field(default_factory=dict)  # name -> bytes, written next to the cell's row
+
+
+#: setting types: a Python type, or a tuple of them (None: the setting may be left out)
+_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: Callable[[CellContext, dict], dict]
+    defaults: dict  # setting -> (default, type)
+    requires: tuple[str, ...] = ()
+    check: Callable[[dict], dict] | None = None  # full settings -> normalised settings
+    doc: str = ""
+
+    def settings(self, given: dict) -> dict:
+        """Defaults filled in, types checked, then the step's own check; StepError on a fault."""
+        out = {}
+        for key in given:
+            if key not in self.defaults:
+                raise StepError(f"unknown setting {key!r} (known: {', '.join(self.defaults)})")
+        for key, (default, typ) in self.defaults.items():
+            value = given.get(key, default)
+            if value is not None:
+                value = _typed(key, value, typ)
+            out[key] = value
+        return self.check(out) if self.check else out
+
+
+def _typed(key, value, typ):
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if typ is int and isinstance(value, bool) or not isinstance(value, typ):
+        raise StepError(f"{key} must be {_TYPE_NAMES.get(typ, typ.__name__)}, got {value!r}")
+    if typ is float and not math.isfinite(value):
+        raise StepError(f"{key} must be finite, got {value!r}")
+    return value
+
+
+STEPS: dict[str, Step] = {}
+
+
+def register(step: Step) -> Step:
+    STEPS[step.name] = step
+    return step
+
+
+# ---------------------------------------------------------------------------------- train
+def _check_train(s: dict) -> dict:
+    from ferlab.train import get_recipe
+
+    try:
+        recipe = get_recipe(s["recipe"] if isinstance(s["recipe"], str) else _recipe_from(s["recipe"]))
+        recipe = recipe.with_overrides(steps=s.pop("steps"), res=s.pop("res"), lr=s.pop("lr"),
+                                       batch=s.pop("batch"))
+    except (ValueError, TypeError) as e:
+        raise StepError(str(e)) from None
+    if s["stop_mse"] is not None and not s["stop_mse"] > 0:
+        raise StepError(f"stop_mse must be positive, got {s['stop_mse']}")
+    if s["arch"] is not None:
+        from ferlab.dense import Arch, ArchError
+
+        try:
+            Arch.parse(s["arch"])
+        except ArchError as e:
+            raise StepError(str(e)) from None
+    # The whole recipe goes into the cell (and its hash): a recipe redefined in a later
+    # ferlab makes new cells instead of silently matching old rows.
+    s["recipe"] = recipe.to_dict()
+    return s
+
+
+def _recipe_from(d):
+    from ferlab.train import Recipe
+
+    return Recipe.from_dict(d)
+
+
+def _run_train(ctx: CellContext, s: dict) -> dict:
+    from ferlab.train import train
+
+    result = train(ctx.genome, _recipe_from(s["recipe"]), seed=ctx.seed, arch=s["arch"],
+                   activation=s["activation"], stop_mse=s["stop_mse"], progress=False)
+    ctx.products["replica"] = result.net
+    if s["save_net"]:
+        ctx.files["replica.npz"] = npz_bytes(result.net)
+    return {"final_mse": result.final_mse, "steps": result.steps, "stopped": result.stopped,
+            "n_params": int(result.arch.n_params), "arch": str(result.arch)}
+
+
+def npz_bytes(net) -> bytes:
+    """The network's .npz (DenseCPPN.save's layout) as bytes: the driver writes the file, so
+    workers on other machines need no shared disk."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="ferlab-cell-") as tmp:
+        return net.save(Path(tmp) / "net.npz").read_bytes()
+
+
+register(Step(
+    "train", _run_train, requires=(), check=_check_train,
+    doc="an SGD replica of the genome (ferlab.train); settings override the recipe",
+    defaults={"recipe": ("fast", str), "steps": (None, int), "res": (None, int),
+              "lr": (None, float), "batch": (None, int), "arch": (None, str),
+              "activation": (None, str), "stop_mse": (None, float), "save_net": (True, bool)}))
+
+
+# -------------------------------------------------------------------------------- metrics
+def _check_metrics(s: dict) -> dict:
+    if not 8 <= s["res"] <= 256:
+        raise StepError(f"res must be 8..256, got {s['res']}")
+    if s["max_weights"] < 0 or s["n_directions"] < 1:
+        raise StepError("max_weights must be ≥ 0 (0 = all) and n_directions ≥ 1")
+    return s
+
+
+def _run_metrics(ctx: CellContext, s: dict) -> dict:
+    from ferlab.metrics import fer_metrics
+
+    nets = {"evolved": ctx.genome}
+    if "replica" in ctx.products:
+        nets["sgd"] = ctx.products["replica"]
+    out = {}
+    for who, net in nets.items():
+        m = fer_metrics(net, res=s["res"], seed=ctx.seed, max_weights=s["max_weights"] or None,
+                        n_directions=s["n_directions"])
+        out.update({f"{who}.{k}": v for k, v in m.items() if isinstance(v, (int, float))})
+    return out
+
+
+register(Step(
+    "metrics", _run_metrics, check=_check_metrics,
+    doc="FER metrics and fer_score of the evolved genome (and of the SGD replica after train)",
+    defaults={"res": (32, int), "max_weights": (512, int), "n_directions": (8, int)}))
