@@ -77,7 +77,10 @@ class ProcessPool:
         self._ex = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=_pool_worker_init, initargs=(self.env,))
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None and self._ex is not None:
+            self._ex.shutdown(wait=True)
+            self._ex = None
         self.stop()
 
     def run(self, tasks):

@@ -1,0 +1,244 @@
+"""ferlab experiment: config -> cells, same table on a process pool and a local Ray, resume
+after Ctrl-C, failed cells recorded, bad configs as one-line errors."""
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ferlab import save_genome
+from ferlab.cli import main
+from ferlab.dense import DenseCPPN
+from ferlab.experiment import (ConfigError, ProcessPool, RayExecutor, parse_plan, read_rows,
+                               run_experiment, status_report)
+from ferlab.experiment.run import COMPILE_CACHE
+from genomes import tiny
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMING = {"wall_s", "finished", "host", "time.train", "time.metrics"}
+
+CONFIG = """
+[experiment]
+name = "tiny"
+genomes = [{genomes}]
+seeds = [0, 1]
+
+[train]
+recipe = "fast"
+steps = 40
+res = 32
+batch = 256
+
+[metrics]
+res = 32
+max_weights = 32
+n_directions = 2
+"""
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory):
+    """Two small genomes (one grey with two hidden nodes, one with one), a broken file, and
+    a compile cache shared by the module's runs (it changes speed, not results)."""
+    d = tmp_path_factory.mktemp("grid")
+    save_genome(tiny(links=(("x", "h0", 1.5), ("y", "h0", -0.7), ("h0", "ink", 1.0),
+                            ("d", "h1", 2.0), ("h1", "ink", 0.5)),
+                     acts={"h0": "sin", "h1": "gaussian"}), d / "g1.xml")
+    save_genome(tiny(links=(("d", "h0", 2.5), ("bias", "h0", 0.3), ("h0", "ink", 1.2))),
+                d / "g2.xml")
+    (d / "broken.xml").write_text("<data><genome>")
+    (d / "good.toml").write_text(CONFIG.format(genomes='"g*.xml"'))
+    (d / "with_broken.toml").write_text(CONFIG.format(genomes='"g1.xml", "broken.xml", "g2.xml"'))
+    (d / "cache").mkdir()
+    return d
+
+
+def comparable(rows):
+    return [{k: v for k, v in r.items() if k not in TIMING} for r in rows]
+
+
+# ------------------------------------------------------------------------------- the plan
+def test_plan_hash_is_a_function_of_content_seed_and_settings(grid, tmp_path):
+    plan = parse_plan((grid / "good.toml").read_text(), base=grid)
+    assert [(c.genome, c.seed) for c in plan.cells] == [("g1", 0), ("g1", 1), ("g2", 0), ("g2", 1)]
+    assert len({c.hash for c in plan.cells}) == 4
+    # A renamed copy of a file is the same cell; another order of settings is the same cell.
+    shutil.copy(grid / "g1.xml", tmp_path / "renamed.xml")
+    text = CONFIG.format(genomes='"renamed.xml"').replace('recipe = "fast"\nsteps = 40',
+                                                         'steps = 40\nrecipe = "fast"')
+    other = parse_plan(text, base=tmp_path)
+    assert [c.hash for c in other.cells] == [c.hash for c in plan.cells[:2]]
+    # Any setting that can change a result changes the hash; the whole recipe is in the cell.
+    changed = parse_plan(text.replace("steps = 40", "steps = 41"), base=tmp_path)
+    assert not {c.hash for c in changed.cells} & {c.hash for c in plan.cells}
+    assert dict(plan.cells[0].steps)["train"]["recipe"]["steps"] == 40
+    # Grid axes multiply cells; a duplicated file (two globs) counts once.
+    gridded = parse_plan(CONFIG.format(genomes='"g1.xml", "g*.xml"')
+                         + '[grid]\n"train.lr" = [0.01, 0.02]\n"metrics.res" = [16, 32]\n', base=grid)
+    assert len(gridded.cells) == 2 * 2 * 4
+    assert gridded.axes == ("train.lr", "metrics.res")
+    assert {tuple(sorted(c.vary.items())) for c in gridded.cells} == {
+        (("metrics.res", r), ("train.lr", lr)) for r in (16, 32) for lr in (0.01, 0.02)}
+
+
+BAD_CONFIGS = [
+    ("[experiment\n", "not valid TOML"),
+    ("[train]\n", "missing [experiment]"),
+    ('[experiment]\ngenomes = ["g1.xml"]\n', "no steps"),
+    ('[experiment]\ngenomes = []\n[metrics]\n', "non-empty list"),
+    ('[experiment]\ngenomes = ["nope/*.xml"]\n[metrics]\n', "matches no file"),
+    ('[experiment]\ngenomes = ["missing.xml"]\n[metrics]\n', "is not a file"),
+    ('[experiment]\ngenomes = ["g1.xml"]\nseeds = [1, 1]\n[metrics]\n', "duplicates"),
+    ('[experiment]\ngenomes = ["g1.xml"]\nseeds = ["a"]\n[metrics]\n', "seeds must be"),
+    ('[experiment]\ngenomes = ["g1.xml"]\ncolour = 1\n[metrics]\n', "unknown setting 'colour'"),
+    ('[experiment]\ngenomes = ["g1.xml"]\n[trian]\n', "unknown section [trian]"),
+    ('[experiment]\ngenomes = ["g1.xml"]\n[train]\nrecipe = "slow"\n', "unknown recipe 'slow'"),
+    ('[experiment]\ngenomes = ["g1.xml"]\n[train]\nsteps = "many"\n', "steps must be an integer"),
+    ('[experiment]\ngenomes = ["g1.xml"]\n[train]\nlr = -1\n', "learning rate"),
+    ('[experiment]\ngenomes = ["g1.xml"]\n[train]\nlr = nan\n', "lr must be finite"),
+    ('[experiment]\ngenomes = ["g1.xml"]\n[train]\narch = "3;zap:2"\n', "zap"),
+    ('[experiment]\ngenomes = ["g1.xml"]\n[metrics]\nres = 2\n', "res must be 8..256"),
+    ('[experiment]\ngenomes = ["g1.xml"]\n[metrics]\n[grid]\n"train.lr" = [0.1]\n', "no [train] step"),
+    ('[experiment]\ngenomes = ["g1.xml"]\n[train]\n[grid]\n"train.lr" = 0.1\n', "non-empty list"),
+    ('[experiment]\ngenomes = ["g1.xml"]\n[train]\n[grid]\n"train.wd" = [1]\n', "no setting 'wd'"),
+    ('[experiment]\ngenomes = ["g1.xml"]\n[train]\n[grid]\n"train.steps" = [10, -3]\n', "steps"),
+]
+
+
+@pytest.mark.parametrize("text,expected", BAD_CONFIGS, ids=[m for _, m in BAD_CONFIGS])
+def test_bad_config_is_one_line_error(grid, text, expected):
+    with pytest.raises(ConfigError) as e:
+        parse_plan(text, base=grid)
+    assert expected in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_cli_bad_config_exits_2_with_one_line_and_writes_nothing(grid, tmp_path, capsys):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[experiment]\ngenomes = ["*.nothing"]\n[metrics]\n')
+    out = tmp_path / "out"
+    assert main(["experiment", str(cfg), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ferlab experiment: error:") and "matches no file" in err
+    assert len(err.splitlines()) == 1 and not out.exists()
+    assert main(["experiment", str(grid / "good.toml")]) == 2  # no -o
+    assert main(["experiment", "--status", str(tmp_path)]) == 2  # not an experiment folder
+    assert "not an experiment folder" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------- running the grid
+@pytest.fixture(scope="module")
+def pool_run(grid, tmp_path_factory):
+    from ferlab.experiment import load_plan
+
+    out = tmp_path_factory.mktemp("pool")
+    plan = load_plan(grid / "with_broken.toml")
+    with ProcessPool(2, compile_cache=grid / "cache") as ex:
+        summary = run_experiment(plan, out, ex, progress=False)
+    return plan, out, summary
+
+
+def test_failed_cell_is_recorded_and_the_rest_finish(pool_run):
+    plan, out, s = pool_run
+    assert (s.planned, s.ran, s.failed, s.skipped) == (6, 6, 2, 0)
+    rows = read_rows(out / "results.sqlite")
+    assert {r["hash"] for r in rows} == {c.hash for c in plan.cells}
+    bad = [r for r in rows if r["status"] == "failed"]
+    assert sorted(r["genome"] for r in bad) == ["broken", "broken"]
+    for r in bad:
+        assert r["error"].startswith("genome: malformed XML") and "\n" not in r["error"]
+        assert r["metrics.sgd.fer_score"] is None
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert len(ok) == 4
+    for r in ok:
+        assert r["error"] is None and r["train.steps"] == 40 and r["time.train"] > 0
+        for side in ("evolved", "sgd"):
+            assert 0.0 <= r[f"metrics.{side}.fer_score"] <= 1.0
+        assert math.isfinite(r["train.final_mse"]) and r["train.final_mse"] < 0.5
+        # The replica is kept and is what was measured.
+        net = DenseCPPN.load(out / "cells" / r["hash"] / "replica.npz")
+        assert str(net.arch) == r["train.arch"]
+    # Seeds differ in the SGD replica, not in what is being replicated.
+    g1 = sorted((r for r in ok if r["genome"] == "g1"), key=lambda r: r["seed"])
+    assert g1[0]["train.final_mse"] != g1[1]["train.final_mse"]
+    st = status_report(out)
+    assert (st["planned"], st["ok"], st["failed"], st["missing"]) == (6, 4, 2, 0)
+    assert st["per_genome"]["broken"] == {"ok": 0, "failed": 2, "missing": 0}
+    # The summary is self-contained: plots inline, failures listed, no external requests.
+    page = (out / "summary.html").read_text()
+    assert page.count("data:image/png;base64,") >= 2 and "fer_score" in page
+    assert "malformed XML" in page and "http://" not in page and "https://" not in page
+    assert len((out / "results.csv").read_text().strip().splitlines()) == 1 + 6
+
+
+def test_ray_local_gives_the_same_table(grid, pool_run, tmp_path):
+    pytest.importorskip("ray")
+    plan, pool_out, _ = pool_run
+    with RayExecutor(None, workers=2, compile_cache=grid / "cache") as ex:
+        tmp = ex._tmp
+        assert Path(tmp).is_dir() and ex.slots == 2
+        s = run_experiment(plan, tmp_path, ex, progress=False)
+    assert not Path(tmp).exists()  # Ray's temp files are gone
+    assert (s.ran, s.failed) == (6, 2)
+    assert comparable(read_rows(tmp_path / "results.sqlite")) == comparable(
+        read_rows(pool_out / "results.sqlite"))
+    for r in read_rows(tmp_path / "results.sqlite"):
+        if r["status"] == "ok":
+            a = np.load(tmp_path / "cells" / r["hash"] / "replica.npz")
+            b = np.load(pool_out / "cells" / r["hash"] / "replica.npz")
+            assert all(np.array_equal(a[k], b[k]) for k in a.files)
+
+
+def _rows(db: Path) -> dict:
+    if not db.exists():
+        return {}
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return {h: (s, f) for h, s, f in con.execute("SELECT hash, status, finished FROM cells")}
+    except sqlite3.OperationalError:
+        return {}
+    finally:
+        con.close()
+
+
+def test_ctrl_c_then_resume_runs_only_missing_cells(grid, pool_run, tmp_path):
+    _, pool_out, _ = pool_run
+    out = tmp_path / "exp"
+    shutil.copytree(grid / "cache", out / COMPILE_CACHE)  # speed only
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    cmd = [sys.executable, "-m", "ferlab", "experiment", str(grid / "good.toml"), "-o", str(out),
+           "--workers", "1", "-q"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while not _rows(out / "results.sqlite") and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole terminal process group
+    _, err = proc.communicate(timeout=60)
+    before = _rows(out / "results.sqlite")
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert 1 <= len(before) < 4 and all(s == "ok" for s, _ in before.values())
+
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert f"{4 - len(before)} cells run (0 failed), {len(before)} already done" in res.stdout
+    after = _rows(out / "results.sqlite")
+    assert len(after) == 4
+    assert all(after[h] == before[h] for h in before)  # done rows untouched
+    # Interrupted-and-resumed equals straight through.
+    ref = {r["hash"]: r for r in comparable(read_rows(pool_out / "results.sqlite"))}
+    assert all(r == ref[r["hash"]] for r in comparable(read_rows(out / "results.sqlite")))
+
+    res = subprocess.run([sys.executable, "-m", "ferlab", "experiment", "--status", str(out)],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and "4 of 4 cells done, 0 failed, 0 missing" in res.stdout
