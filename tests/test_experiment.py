@@ -186,6 +186,11 @@ def test_ray_local_gives_the_same_table(grid, pool_run, tmp_path):
     with RayExecutor(None, workers=2, compile_cache=grid / "cache") as ex:
         tmp = ex._tmp
         assert Path(tmp).is_dir() and ex.slots == 2
+        import ray
+
+        # Every Ray server of a local run listens on the loopback address only.
+        assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
+        assert ray._private.worker._global_node.node_ip_address == "127.0.0.1"
         s = run_experiment(plan, tmp_path, ex, progress=False)
     assert not Path(tmp).exists()  # Ray's temp files are gone
     assert (s.ran, s.failed) == (6, 2)

@@ -120,6 +120,38 @@ class ProcessPool:
             p.join(timeout=10)
 
 
+_LOCAL_ONLY_VAR = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def _ray_local_only(on: bool, _saved={}) -> None:
+    """Make a local Ray listen on 127.0.0.1 only (or undo it).
+
+    Ray (2.60) ignores ``_node_ip_address`` for a local start and binds GCS, raylet and
+    workers to every interface; its "no cluster" mode (the Windows/macOS default, chosen by
+    this variable) uses the loopback address for all of them. The variable is read when
+    ``ray`` is imported and by the processes Ray starts, so both are set.
+    """
+    if on:
+        _saved.setdefault("env", os.environ.get(_LOCAL_ONLY_VAR))
+        os.environ[_LOCAL_ONLY_VAR] = "0"
+    elif "env" in _saved:
+        old = _saved.pop("env")
+        if old is None:
+            os.environ.pop(_LOCAL_ONLY_VAR, None)
+        else:
+            os.environ[_LOCAL_ONLY_VAR] = old
+    try:
+        from ray._private import ray_constants
+    except ImportError:
+        return
+    ray_constants.ENABLE_RAY_CLUSTER = False if on else _env_bool(_LOCAL_ONLY_VAR, True)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    v = os.environ.get(name)
+    return default if v is None else v.lower() in ("1", "true")
+
+
 class RayExecutor:
     """Cells as Ray tasks (one CPU each). ``address=None``: start a private local Ray with
     ``workers`` CPUs on 127.0.0.1, no dashboard, temp files in a folder removed at the end;
@@ -135,6 +167,8 @@ class RayExecutor:
         self._pending = set()
 
     def __enter__(self):
+        if self.address is None:
+            _ray_local_only(True)
         try:
             import ray
         except ImportError:
@@ -148,8 +182,7 @@ class RayExecutor:
                 # Ray's socket paths must stay short (unix sockets: 107 bytes), so its temp
                 # folder lives under the system temp dir and is removed on exit.
                 self._tmp = tempfile.mkdtemp(prefix="ferlab-ray-")
-                ray.init(num_cpus=self.workers or os.cpu_count() or 1, _node_ip_address="127.0.0.1",
-                         _temp_dir=self._tmp, **kw)
+                ray.init(num_cpus=self.workers or os.cpu_count() or 1, _temp_dir=self._tmp, **kw)
             else:
                 kw.pop("include_dashboard")
                 ray.init(address=self.address, **kw)
@@ -170,6 +203,8 @@ class RayExecutor:
             if getattr(self, "_ray", None) is not None and self._ray.is_initialized():
                 self._ray.shutdown()
         finally:
+            if self.address is None:
+                _ray_local_only(False)
             if self._tmp:
                 shutil.rmtree(self._tmp, ignore_errors=True)
                 self._tmp = None
