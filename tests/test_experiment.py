@@ -135,6 +135,17 @@ def test_cli_bad_config_exits_2_with_one_line_and_writes_nothing(grid, tmp_path,
     assert "not an experiment folder" in capsys.readouterr().err
 
 
+def test_one_run_per_folder(grid, tmp_path):
+    import fcntl
+
+    plan = parse_plan((grid / "good.toml").read_text(), base=grid)
+    with open(tmp_path / ".lock", "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        with pytest.raises(ValueError, match="in use by another"):
+            run_experiment(plan, tmp_path, ProcessPool(1), progress=False)
+    assert not (tmp_path / "results.sqlite").exists()
+
+
 # ------------------------------------------------------------------- running the grid
 @pytest.fixture(scope="module")
 def pool_run(grid, tmp_path_factory):

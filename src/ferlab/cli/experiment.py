@@ -17,7 +17,12 @@ def register(sub) -> None:
                     "per cell: config hash, status, timings, every figure), results.csv and a "
                     "self-contained summary.html. Running again resumes: cells already in the "
                     "table (by config hash) are skipped. A failing cell is recorded with its error "
-                    "and the others go on. Ctrl-C stops cleanly, keeping every finished row.")
+                    "and the others go on (exit code 1 when any failed). Ctrl-C stops cleanly, keeping every "
+                    "finished row (exit code 130).")
+    from ferlab.experiment.steps import STEPS
+
+    p.epilog = "steps (one [table] each in the config): " + "; ".join(
+        f"{name}: {st.doc} (settings: {', '.join(st.defaults)})" for name, st in STEPS.items())
     p.add_argument("config", nargs="?", help="experiment config (.toml)")
     p.add_argument("-o", "--output", help="experiment folder (created if missing)")
     p.add_argument("--workers", type=int, default=None,

@@ -62,16 +62,6 @@ class ResultsTable:
             self.db.execute(f"INSERT OR REPLACE INTO cells ({', '.join(map(_q, names))}) "
                             f"VALUES ({', '.join('?' * len(names))})", [values[n] for n in names])
 
-    def rows(self) -> list[dict]:
-        cur = self.db.execute("SELECT * FROM cells ORDER BY genome, seed, vary, hash")
-        names = [d[0] for d in cur.description]
-        out = []
-        for r in cur.fetchall():
-            d = dict(zip(names, r))
-            d["vary"] = json.loads(d["vary"] or "{}")
-            out.append(d)
-        return out
-
     def statuses(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT hash, status FROM cells"))
 

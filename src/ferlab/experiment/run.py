@@ -8,6 +8,7 @@ latest plan), ``results.sqlite`` (one row per cell, see results.py), ``results.c
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -71,9 +72,9 @@ def run_experiment(plan: Plan, out_dir, executor, retry_failed: bool = False,
     from tqdm.auto import tqdm
 
     out = prepare_dir(out_dir)
-    write_plan(plan, out)
     t0 = time.perf_counter()
-    with ResultsTable(out / TABLE_NAME) as table:
+    with _folder_lock(out), ResultsTable(out / TABLE_NAME) as table:
+        write_plan(plan, out)
         status = table.statuses()
         todo = [c for c in plan.cells
                 if status.get(c.hash) != "ok" and (retry_failed or status.get(c.hash) != "failed")]
@@ -100,6 +101,22 @@ def run_experiment(plan: Plan, out_dir, executor, retry_failed: bool = False,
         bar.close()
     finish(out, plan)
     return RunSummary(len(plan.cells), skipped, ran, failed, time.perf_counter() - t0, out)
+
+
+@contextlib.contextmanager
+def _folder_lock(out: Path):
+    """One run per folder at a time: two would run the same cells twice."""
+    import fcntl
+
+    with open(out / ".lock", "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(f"{out} is in use by another ferlab experiment run") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _tasks(cells: list[Cell]):
