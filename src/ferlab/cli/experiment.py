@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 from ferlab.cli import CLIError
 
@@ -31,6 +32,9 @@ def register(sub) -> None:
     p.add_argument("--ray", metavar="local|ADDRESS", default=None,
                    help="run on Ray: 'local' starts a private Ray on 127.0.0.1; HOST:PORT, "
                         "'auto' or ray://HOST:PORT joins an existing cluster")
+    p.add_argument("--compile-cache", metavar="DIR", default=None,
+                   help="JAX compilation cache shared by this machine's workers (default: "
+                        "DIR/jax-cache; 'none' for no cache). Not used with a cluster address")
     p.add_argument("--retry-failed", action="store_true", help="run failed cells again")
     p.add_argument("--status", metavar="DIR", help="summarise an experiment folder and exit")
     p.add_argument("--json", action="store_true", help="with --status: print one JSON object")
@@ -58,7 +62,9 @@ def run(args) -> int:
     out = prepare_dir(args.output)
     # Compiled programs are cached in the folder for workers on this machine; a cluster's
     # workers each compile for themselves (the driver's disk is not theirs).
-    cache = out / COMPILE_CACHE if args.ray in (None, "local") else None
+    cache = None
+    if args.ray in (None, "local") and args.compile_cache != "none":
+        cache = Path(args.compile_cache).resolve() if args.compile_cache else out / COMPILE_CACHE
     if args.ray is None:
         executor = ProcessPool(workers, compile_cache=cache)
     else:
