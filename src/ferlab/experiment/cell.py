@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import os
 import socket
 import time
 
@@ -57,7 +56,7 @@ def run_cell(cell: Cell | dict, genome_bytes: bytes) -> dict:
     t0 = time.perf_counter()
     row = {"hash": cell.hash, "genome": cell.genome, "seed": cell.seed, "vary": cell.vary,
            "status": "ok", "error": None, "figures": {}, "timings": {}, "files": {},
-           "host": socket.gethostname(), "pid": os.getpid()}
+           "host": socket.gethostname()}
     where = "genome"
     try:
         if hashlib.sha256(genome_bytes).hexdigest() != cell.genome_sha256:

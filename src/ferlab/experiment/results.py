@@ -17,7 +17,6 @@ from pathlib import Path
 
 from ferlab.experiment.files import atomic_write
 
-FIXED = ("hash", "genome", "seed", "vary", "status", "error", "wall_s", "finished", "host")
 TABLE_NAME = "results.sqlite"
 
 

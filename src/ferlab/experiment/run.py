@@ -121,30 +121,25 @@ def _folder_lock(out: Path):
 
 def _tasks(cells: list[Cell]):
     """(cell dict, genome bytes) per cell, read lazily: workers need no shared disk."""
-    cache: dict[str, bytes] = {}
-    for c in cells:
-        if c.genome_path not in cache:
+    path, data = None, b""
+    for c in cells:  # a genome's cells are adjacent: keep only the last file's bytes
+        if c.genome_path != path:
+            path = c.genome_path
             try:
-                cache = {c.genome_path: Path(c.genome_path).read_bytes()}
+                data = Path(path).read_bytes()
             except OSError:
-                cache = {c.genome_path: b""}  # the cell fails with "changed since the plan"
-        yield c.to_dict(), cache[c.genome_path]
+                data = b""  # the cell fails with "changed since the plan was made"
+        yield c.to_dict(), data
 
 
-def finish(out: Path, plan: Plan | dict) -> None:
+def finish(out: Path, plan: Plan) -> None:
     """Rewrite results.csv and summary.html from the table (rows of the current plan)."""
     from ferlab.experiment.summary import write_summary
 
-    hashes = {c.hash if isinstance(c, Cell) else c["hash"]
-              for c in (plan.cells if isinstance(plan, Plan) else plan["cells"])}
+    hashes = {c.hash for c in plan.cells}
     rows = [r for r in read_rows(out / TABLE_NAME) if r["hash"] in hashes]
     write_csv(rows, out / "results.csv")
-    name = plan.name if isinstance(plan, Plan) else plan["name"]
-    try:
-        config_text = (out / "config.toml").read_text()
-    except (OSError, UnicodeDecodeError):
-        config_text = ""
-    write_summary(rows, len(hashes), name, out / "summary.html", config_text)
+    write_summary(rows, len(hashes), plan.name, out / "summary.html", plan.source)
 
 
 def status_report(out_dir) -> dict:
@@ -165,5 +160,4 @@ def status_report(out_dir) -> dict:
             "failures": [{"genome": r["genome"], "seed": r["seed"], "vary": r["vary"],
                           "hash": r["hash"], "error": r["error"]} for r in bad],
             "per_genome": {g: dict(zip(("ok", "failed", "missing"), v)) for g, v in per_genome.items()},
-            "cell_seconds": sum(r.get("wall_s") or 0 for r in rows.values()
-                                if r["hash"] in {c["hash"] for c in cells})}
+            "cell_seconds": sum(rows[c["hash"]].get("wall_s") or 0 for c in cells if c["hash"] in rows)}
