@@ -94,7 +94,7 @@ def _pair_plot(rows, figure: str, labels: list[str]) -> str:
                     label=f"{side} (mean ± sd over seeds)")
     ax.set_ylabel(figure)
     _finish_axes(ax, x, labels, f"{figure}: evolved genome vs SGD replica")
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _png(fig)
 
 
