@@ -85,6 +85,11 @@ def test_plan_hash_is_a_function_of_content_seed_and_settings(grid, tmp_path):
                          + '[grid]\n"train.lr" = [0.01, 0.02]\n"metrics.res" = [16, 32]\n', base=grid)
     assert len(gridded.cells) == 2 * 2 * 4
     assert gridded.axes == ("train.lr", "metrics.res")
+    # Two files with one name are told apart by their folder.
+    (tmp_path / "other").mkdir()
+    shutil.copy(grid / "g2.xml", tmp_path / "other" / "renamed.xml")
+    both = parse_plan(CONFIG.format(genomes='"renamed.xml", "other/renamed.xml"'), base=tmp_path)
+    assert {c.genome for c in both.cells} == {f"{tmp_path.name}/renamed", "other/renamed"}
     assert {tuple(sorted(c.vary.items())) for c in gridded.cells} == {
         (("metrics.res", r), ("train.lr", lr)) for r in (16, 32) for lr in (0.01, 0.02)}
 

@@ -201,7 +201,10 @@ def _genome_files(spec, base: Path) -> list[tuple[str, str, str]]:
             except OSError as e:
                 raise ConfigError(f"genomes: cannot read {p}: {e.strerror or e}") from None
             out.append((p.stem, str(p), digest))
-    return out
+    # Names label rows and plot groups: two files with one stem get their folder too.
+    stems = [name for name, _, _ in out]
+    return [(f"{Path(path).parent.name}/{name}" if stems.count(name) > 1 else name, path, digest)
+            for name, path, digest in out]
 
 
 def _seeds(spec) -> list[int]:
