@@ -64,7 +64,7 @@ def run(args) -> int:
     # workers each compile for themselves (the driver's disk is not theirs).
     cache = None
     if args.ray in (None, "local") and args.compile_cache != "none":
-        cache = Path(args.compile_cache).resolve() if args.compile_cache else out / COMPILE_CACHE
+        cache = Path(args.compile_cache if args.compile_cache else out / COMPILE_CACHE).resolve()
     if args.ray is None:
         executor = ProcessPool(workers, compile_cache=cache)
     else:
