@@ -207,6 +207,9 @@ def test_ray_local_gives_the_same_table(grid, pool_run, tmp_path):
         # Every Ray server of a local run listens on the loopback address only.
         assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
         assert ray._private.worker._global_node.node_ip_address == "127.0.0.1"
+        # ... and its workers run at the pool's priority, not Ray's default nice 15.
+        assert ray.get(ray.remote(lambda: os.getpriority(os.PRIO_PROCESS, 0)).remote()) == \
+            os.getpriority(os.PRIO_PROCESS, 0)
         s = run_experiment(plan, tmp_path, ex, progress=False)
     assert not Path(tmp).exists()  # Ray's temp files are gone
     assert (s.ran, s.failed) == (6, 2)

@@ -120,36 +120,35 @@ class ProcessPool:
             p.join(timeout=10)
 
 
-_LOCAL_ONLY_VAR = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+#: A local Ray is ours alone: it listens on the loopback address only (Ray 2.60 ignores
+#: ``_node_ip_address`` for a local start and binds GCS, raylet and workers to every
+#: interface; its "no cluster" mode, the Windows/macOS default chosen by the first variable,
+#: uses 127.0.0.1 for all of them), and its workers run at normal priority like the process
+#: pool's (Ray's default of nice 15 starves them on a busy machine).
+LOCAL_RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_worker_niceness": "0"}
 
 
-def _ray_local_only(on: bool, _saved={}) -> None:
-    """Make a local Ray listen on 127.0.0.1 only (or undo it).
-
-    Ray (2.60) ignores ``_node_ip_address`` for a local start and binds GCS, raylet and
-    workers to every interface; its "no cluster" mode (the Windows/macOS default, chosen by
-    this variable) uses the loopback address for all of them. The variable is read when
-    ``ray`` is imported and by the processes Ray starts, so both are set.
-    """
+def _local_ray_env(on: bool, _saved={}) -> None:
+    """Set LOCAL_RAY_ENV (or restore what was there). Ray reads these when ``ray`` is
+    imported and in the processes it starts, so the imported constant is set too."""
     if on:
-        _saved.setdefault("env", os.environ.get(_LOCAL_ONLY_VAR))
-        os.environ[_LOCAL_ONLY_VAR] = "0"
-    elif "env" in _saved:
-        old = _saved.pop("env")
-        if old is None:
-            os.environ.pop(_LOCAL_ONLY_VAR, None)
-        else:
-            os.environ[_LOCAL_ONLY_VAR] = old
+        for k, v in LOCAL_RAY_ENV.items():
+            _saved.setdefault(k, os.environ.get(k))
+            os.environ[k] = v
+    else:
+        for k in list(_saved):
+            old = _saved.pop(k)
+            if old is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = old
     try:
         from ray._private import ray_constants
     except ImportError:
         return
-    ray_constants.ENABLE_RAY_CLUSTER = False if on else _env_bool(_LOCAL_ONLY_VAR, True)
-
-
-def _env_bool(name: str, default: bool) -> bool:
-    v = os.environ.get(name)
-    return default if v is None else v.lower() in ("1", "true")
+    v = os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
+    ray_constants.ENABLE_RAY_CLUSTER = (not ray_constants.IS_WINDOWS_OR_OSX if v is None
+                                        else v.lower() in ("1", "true"))
 
 
 class RayExecutor:
@@ -168,7 +167,7 @@ class RayExecutor:
 
     def __enter__(self):
         if self.address is None:
-            _ray_local_only(True)
+            _local_ray_env(True)
         try:
             import ray
         except ImportError:
@@ -204,7 +203,7 @@ class RayExecutor:
                 self._ray.shutdown()
         finally:
             if self.address is None:
-                _ray_local_only(False)
+                _local_ray_env(False)
             if self._tmp:
                 shutil.rmtree(self._tmp, ignore_errors=True)
                 self._tmp = None

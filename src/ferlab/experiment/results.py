@@ -15,7 +15,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from ferlab.experiment.files import atomic_write
+from ferlab.atomic import write_bytes as atomic_write
 
 TABLE_NAME = "results.sqlite"
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ferlab.experiment.config import Cell, Plan
-from ferlab.experiment.files import atomic_write
+from ferlab.atomic import write_bytes as atomic_write
 from ferlab.experiment.results import TABLE_NAME, ResultsTable, read_rows, write_csv
 
 PLAN_NAME = "plan.json"
@@ -85,6 +85,7 @@ def run_experiment(plan: Plan, out_dir, executor, retry_failed: bool = False,
         try:
             for row in executor.run(_tasks(todo)):
                 for name, data in (row.pop("files", None) or {}).items():
+                    (out / "cells" / row["hash"]).mkdir(parents=True, exist_ok=True)
                     atomic_write(out / "cells" / row["hash"] / name, data)
                 table.put(row)
                 ran += 1

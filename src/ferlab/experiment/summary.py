@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ferlab.experiment.files import atomic_write
+from ferlab.atomic import write_bytes as atomic_write
 
 #: Per-pair plots, in this order when present (other paired figures follow).
 HEADLINE = ("fer_score", "active_fraction", "symmetry_blindness", "direction_symmetry_blindness",
