@@ -150,6 +150,33 @@ def test_one_run_per_folder(grid, tmp_path):
     assert not (tmp_path / "results.sqlite").exists()
 
 
+def test_run_cell_keeps_warnings_and_names_unexpected_errors(grid, monkeypatch):
+    """In-process (steps registered here exist only in this process)."""
+    import warnings
+
+    from ferlab.experiment import STEPS, Step
+    from ferlab.experiment.cell import run_cell
+
+    def noisy(ctx, s):
+        warnings.warn("overflow encountered in multiply", RuntimeWarning)
+        return {"n_nodes": len(ctx.genome.nodes)}
+
+    def buggy(ctx, s):
+        return {"x": 1 / 0}
+
+    monkeypatch.setitem(STEPS, "noisy", Step("noisy", noisy, defaults={}))
+    monkeypatch.setitem(STEPS, "buggy", Step("buggy", buggy, defaults={}))
+    cell = parse_plan((grid / "good.toml").read_text(), base=grid).cells[0]
+    data = (grid / "g1.xml").read_bytes()
+    row = run_cell({**cell.to_dict(), "steps": [["noisy", {}]]}, data)
+    assert row["status"] == "ok" and row["figures"] == {"noisy.n_nodes": 7}
+    assert row["warnings"] == "1: RuntimeWarning: overflow encountered in multiply"
+    row = run_cell({**cell.to_dict(), "steps": [["noisy", {}], ["buggy", {}]]}, data)
+    assert row["status"] == "failed" and row["error"] == "buggy: ZeroDivisionError: division by zero"
+    row = run_cell(cell.to_dict(), data + b" ")  # the file changed after planning
+    assert row["status"] == "failed" and "changed since the plan was made" in row["error"]
+
+
 # ------------------------------------------------------------------- running the grid
 @pytest.fixture(scope="module")
 def pool_run(grid, tmp_path_factory):

@@ -10,6 +10,7 @@ import datetime as _dt
 import hashlib
 import socket
 import time
+import warnings
 
 from ferlab.experiment.config import Cell
 from ferlab.experiment.steps import STEPS, CellContext
@@ -58,21 +59,29 @@ def run_cell(cell: Cell | dict, genome_bytes: bytes) -> dict:
            "status": "ok", "error": None, "figures": {}, "timings": {}, "files": {},
            "host": socket.gethostname()}
     where = "genome"
-    try:
-        if hashlib.sha256(genome_bytes).hexdigest() != cell.genome_sha256:
-            raise ValueError(f"{cell.genome_path} changed since the plan was made")
-        from ferlab.picbreeder import parse_genome
+    # Warnings (numpy overflow in an activation, ...) go into the row, not over the
+    # progress bar: count and the first one.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            if hashlib.sha256(genome_bytes).hexdigest() != cell.genome_sha256:
+                raise ValueError(f"{cell.genome_path} changed since the plan was made")
+            from ferlab.picbreeder import parse_genome
 
-        ctx = CellContext(parse_genome(genome_bytes, name=cell.genome), cell.seed)
-        for name, settings in cell.steps:
-            where = name
-            t = time.perf_counter()
-            figures = STEPS[name].run(ctx, dict(settings))
-            row["timings"][f"time.{name}"] = round(time.perf_counter() - t, 3)
-            row["figures"].update({f"{name}.{k}": v for k, v in figures.items()})
-        row["files"] = ctx.files
-    except Exception as e:  # noqa: BLE001 - any failure is this cell's result, the rest go on
-        row.update(status="failed", error=f"{where}: {one_line(e)}")
+            ctx = CellContext(parse_genome(genome_bytes, name=cell.genome), cell.seed)
+            for name, settings in cell.steps:
+                where = name
+                t = time.perf_counter()
+                figures = STEPS[name].run(ctx, dict(settings))
+                row["timings"][f"time.{name}"] = round(time.perf_counter() - t, 3)
+                row["figures"].update({f"{name}.{k}": v for k, v in figures.items()})
+            row["files"] = ctx.files
+        except Exception as e:  # noqa: BLE001 - any failure is this cell's result, the rest go on
+            row.update(status="failed", error=f"{where}: {one_line(e)}")
+    if caught:
+        first = caught[0]
+        row["warnings"] = (f"{len(caught)}: {first.category.__name__}: "
+                           f"{str(first.message).splitlines()[0] if str(first.message) else ''}")
     row["wall_s"] = round(time.perf_counter() - t0, 3)
     row["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     return row

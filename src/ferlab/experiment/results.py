@@ -49,6 +49,8 @@ class ResultsTable:
                   "vary": json.dumps(row.get("vary") or {}, sort_keys=True),
                   "status": row["status"], "error": row.get("error"), "wall_s": row.get("wall_s"),
                   "finished": row.get("finished"), "host": row.get("host")}
+        if row.get("warnings"):
+            values["warnings"] = row["warnings"]
         values.update(row.get("timings", {}))
         values.update(row.get("figures", {}))
         with self.db:  # one transaction: the new columns and the row land together or not at all
