@@ -41,7 +41,7 @@ def reduced_config(shared: Path, seeds: int, res: int, steps: int) -> str:
                                     str(shared / "picbreeder/cppnx/*.xml")]
     doc["experiment"]["seeds"] = list(range(seeds))
     doc["train"].update(res=res, steps=steps)
-    doc["metrics"].update(res=max(16, res // 2), max_weights=128, n_directions=4)
+    doc["metrics"].update(res=max(16, res // 2))
     return "\n".join(f"[{name}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in table.items())
                      for name, table in doc.items())
 
@@ -59,7 +59,7 @@ def main() -> int:
     plan = parse_plan(text)
     print(f"{len(plan.cells)} cells ({len({c.genome for c in plan.cells})} genomes × {args.seeds} "
           f"seeds): train fast, {args.steps} steps at {args.res}²; metrics at "
-          f"{max(16, args.res // 2)}², 128 weights, 4 directions; {os.cpu_count()} CPUs, "
+          f"{max(16, args.res // 2)}²; {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f} at start")
     runs = [(kind, w) for kind in ("pool", "ray") for w in (1, 2) if args.only in (None, kind)]
     tables, lines = [], []

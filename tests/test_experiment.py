@@ -39,24 +39,26 @@ batch = 256
 
 [metrics]
 res = 32
-max_weights = 32
-n_directions = 2
 """
 
 
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory):
-    """Two small genomes (one grey with two hidden nodes, one with one), a broken file, and
+    """Two small genomes (grey, two hidden nodes and one; replicas of both draw something
+    after 40 steps, so every metric is defined), a broken file, and
     a compile cache shared by the module's runs (it changes speed, not results)."""
     d = tmp_path_factory.mktemp("grid")
     save_genome(tiny(links=(("x", "h0", 1.5), ("y", "h0", -0.7), ("h0", "ink", 1.0),
                             ("d", "h1", 2.0), ("h1", "ink", 0.5)),
                      acts={"h0": "sin", "h1": "gaussian"}), d / "g1.xml")
-    save_genome(tiny(links=(("d", "h0", 2.5), ("bias", "h0", 0.3), ("h0", "ink", 1.2))),
+    save_genome(tiny(links=(("y", "h0", 2.0), ("x", "h0", 1.0), ("h0", "ink", 1.0))),
                 d / "g2.xml")
     (d / "broken.xml").write_text("<data><genome>")
     (d / "good.toml").write_text(CONFIG.format(genomes='"g*.xml"'))
     (d / "with_broken.toml").write_text(CONFIG.format(genomes='"g1.xml", "broken.xml", "g2.xml"'))
+    # More cells than can finish between the first row and Ctrl-C.
+    (d / "longer.toml").write_text(CONFIG.format(genomes='"g*.xml"').replace(
+        "seeds = [0, 1]", "seeds = [0, 1, 2, 3]"))
     (d / "cache").mkdir()
     return d
 
@@ -265,7 +267,7 @@ def test_ctrl_c_then_resume_runs_only_missing_cells(grid, pool_run, tmp_path):
     _, pool_out, _ = pool_run
     out = tmp_path / "exp"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    cmd = [sys.executable, "-m", "ferlab", "experiment", str(grid / "good.toml"), "-o", str(out),
+    cmd = [sys.executable, "-m", "ferlab", "experiment", str(grid / "longer.toml"), "-o", str(out),
            "--workers", "1", "-q", "--compile-cache", str(grid / "cache")]  # (speed only)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
@@ -277,18 +279,19 @@ def test_ctrl_c_then_resume_runs_only_missing_cells(grid, pool_run, tmp_path):
     before = _rows(out / "results.sqlite")
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
-    assert 1 <= len(before) < 4 and all(s == "ok" for s, _ in before.values())
+    assert 1 <= len(before) < 8 and all(s == "ok" for s, _ in before.values())
 
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
-    assert f"{4 - len(before)} cells run (0 failed), {len(before)} already done" in res.stdout
+    assert f"{8 - len(before)} cells run (0 failed), {len(before)} already done" in res.stdout
     after = _rows(out / "results.sqlite")
-    assert len(after) == 4
+    assert len(after) == 8
     assert all(after[h] == before[h] for h in before)  # done rows untouched
     # Interrupted-and-resumed equals straight through.
     ref = {r["hash"]: r for r in comparable(read_rows(pool_out / "results.sqlite"))}
-    assert all(r == ref[r["hash"]] for r in comparable(read_rows(out / "results.sqlite")))
+    both = [r for r in comparable(read_rows(out / "results.sqlite")) if r["hash"] in ref]
+    assert len(both) == 4 and all(r == ref[r["hash"]] for r in both)
 
     res = subprocess.run([sys.executable, "-m", "ferlab", "experiment", "--status", str(out)],
                          env=env, capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0 and "4 of 4 cells done, 0 failed, 0 missing" in res.stdout
+    assert res.returncode == 0 and "8 of 8 cells done, 0 failed, 0 missing" in res.stdout

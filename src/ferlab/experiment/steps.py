@@ -136,26 +136,30 @@ register(Step(
 def _check_metrics(s: dict) -> dict:
     if not 8 <= s["res"] <= 256:
         raise StepError(f"res must be 8..256, got {s['res']}")
-    if s["max_weights"] < 0 or s["n_directions"] < 1:
-        raise StepError("max_weights must be ≥ 0 (0 = all) and n_directions ≥ 1")
     return s
 
 
 def _run_metrics(ctx: CellContext, s: dict) -> dict:
-    from ferlab.metrics import fer_metrics
+    from ferlab.metrics import BaselineCache, ConstantImageError, fer_metrics
 
     nets = {"evolved": ctx.genome}
     if "replica" in ctx.products:
         nets["sgd"] = ctx.products["replica"]
+    baseline = BaselineCache(None) if s["baseline"] else None
     out = {}
     for who, net in nets.items():
-        m = fer_metrics(net, res=s["res"], seed=ctx.seed, max_weights=s["max_weights"] or None,
-                        n_directions=s["n_directions"])
-        out.update({f"{who}.{k}": v for k, v in m.items() if isinstance(v, (int, float))})
+        try:
+            m = fer_metrics(net, res=s["res"], baseline=baseline)
+        except ConstantImageError as e:  # e.g. a dead replica: the other network still counts
+            out[f"{who}.skipped"] = str(e).splitlines()[0]
+            continue
+        out.update({f"{who}.{k}": v for k, v in m.items()
+                    if isinstance(v, (int, float)) and not isinstance(v, bool)})
     return out
 
 
 register(Step(
     "metrics", _run_metrics, check=_check_metrics,
-    doc="FER metrics and fer_score of the evolved genome (and of the SGD replica after train)",
-    defaults={"res": (32, int), "max_weights": (512, int), "n_directions": (8, int)}))
+    doc="FER metrics and fer_score of the evolved genome (and of the SGD replica after train); "
+        "baseline adds the random-init fer_score of the architecture",
+    defaults={"res": (32, int), "baseline": (False, bool)}))

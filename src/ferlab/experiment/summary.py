@@ -17,9 +17,8 @@ import numpy as np
 
 from ferlab.atomic import write_bytes as atomic_write
 
-#: Per-pair plots, in this order when present (other paired figures follow).
-HEADLINE = ("fer_score", "active_fraction", "symmetry_blindness", "direction_symmetry_blindness",
-            "sweep_roughness", "layer_dimensionality")
+#: Counts and spreads are tabled, not plotted.
+NOT_PLOTTED = ("n_neurons", "random_baseline_std")
 SIDES = ("evolved", "sgd")
 
 CSS = """
@@ -125,10 +124,12 @@ def render_summary(rows: list[dict], planned: int, name: str, config_text: str =
              f"{sum(r.get('wall_s') or 0 for r in rows):.0f} s in all.</p>"]
     if ok:
         parts.append('<section id="plots"><h2>Figures</h2>')
-        paired = [f for f in HEADLINE if f"metrics.evolved.{f}" in cols]
+        from ferlab.metrics import SCORE_TERMS
+
+        paired = [f for f in ("fer_score", *SCORE_TERMS) if f"metrics.evolved.{f}" in cols]
         paired += [c.split(".", 2)[2] for c in cols
                    if c.startswith("metrics.evolved.") and c.split(".", 2)[2] not in paired
-                   and c.split(".", 2)[2] not in ("n_weights", "n_swept")]
+                   and c.split(".", 2)[2] not in NOT_PLOTTED]
         for f in paired:
             parts.append(_pair_plot(ok, f, labels))
         if "train.final_mse" in cols:
