@@ -18,6 +18,7 @@ import pytest
 from ferlab import save_genome
 from ferlab.cli import main
 from ferlab.dense import DenseCPPN
+from ferlab.train import STATUSES
 from ferlab.experiment import (ConfigError, ProcessPool, RayExecutor, parse_plan, read_rows,
                                run_experiment, status_report)
 from genomes import tiny
@@ -205,6 +206,7 @@ def test_failed_cell_is_recorded_and_the_rest_finish(pool_run):
     assert len(ok) == 4
     for r in ok:
         assert r["error"] is None and r["train.steps"] == 40 and r["time.train"] > 0
+        assert r["train.status"] in STATUSES and r["train.attempts"] >= 1
         for side in ("evolved", "sgd"):
             assert 0.0 <= r[f"metrics.{side}.fer_score"] <= 1.0
         assert math.isfinite(r["train.final_mse"]) and r["train.final_mse"] < 0.5
@@ -221,6 +223,7 @@ def test_failed_cell_is_recorded_and_the_rest_finish(pool_run):
     page = (out / "summary.html").read_text()
     assert page.count("data:image/png;base64,") >= 2 and "fer_score" in page
     assert "malformed XML" in page and "http://" not in page and "https://" not in page
+    assert 'id="training"' in page
     assert len((out / "results.csv").read_text().strip().splitlines()) == 1 + 6
 
 

@@ -44,7 +44,7 @@ def worker_env(compile_cache=None) -> dict:
 def one_line(e: BaseException) -> str:
     text = str(e).strip()
     first = text.splitlines()[0] if text else ""
-    # ferlab's own errors (GenomeError, TrainingDiverged, ...) and ValueErrors read as
+    # ferlab's own errors (GenomeError, ArchError, ...) and ValueErrors read as
     # sentences; anything else keeps its type, which is most of what a bug report needs.
     friendly = isinstance(e, ValueError) or type(e).__module__.startswith("ferlab.")
     return first if friendly and first else f"{type(e).__name__}: {first}".rstrip(": ")

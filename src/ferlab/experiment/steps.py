@@ -81,8 +81,17 @@ def _check_train(s: dict) -> dict:
                                        batch=s.pop("batch"))
     except (ValueError, TypeError) as e:
         raise StepError(str(e)) from None
+    from ferlab.train import DEFAULT_MAX_ATTEMPTS, DEFAULT_TARGET_MSE
+
     if s["stop_mse"] is not None and not s["stop_mse"] > 0:
         raise StepError(f"stop_mse must be positive, got {s['stop_mse']}")
+    # train's defaults written into the cell, like the recipe: a later default is a new cell.
+    s["target_mse"] = DEFAULT_TARGET_MSE if s["target_mse"] is None else s["target_mse"]
+    s["max_attempts"] = DEFAULT_MAX_ATTEMPTS if s["max_attempts"] is None else s["max_attempts"]
+    if not s["target_mse"] > 0:
+        raise StepError(f"target_mse must be positive, got {s['target_mse']}")
+    if s["max_attempts"] < 1:
+        raise StepError(f"max_attempts must be at least 1, got {s['max_attempts']}")
     if s["arch"] is not None:
         from ferlab.dense import Arch, ArchError
 
@@ -106,11 +115,16 @@ def _run_train(ctx: CellContext, s: dict) -> dict:
     from ferlab.train import train
 
     result = train(ctx.genome, _recipe_from(s["recipe"]), seed=ctx.seed, arch=s["arch"],
-                   activation=s["activation"], stop_mse=s["stop_mse"], progress=False)
+                   activation=s["activation"], stop_mse=s["stop_mse"],
+                   target_mse=s["target_mse"], max_attempts=s["max_attempts"], progress=False)
     ctx.products["replica"] = result.net
     if s["save_net"]:
         ctx.files["replica.npz"] = npz_bytes(result.net)
+    # A replica that ends dead or colourless is still a result (its status says so); the
+    # seed it came from is the cell's seed plus the restarts before it.
     return {"final_mse": result.final_mse, "steps": result.steps, "stopped": result.stopped,
+            "status": result.status, "attempts": len(result.attempts),
+            "replica_seed": int(result.attempts[-1]["seed"]) if result.attempts else ctx.seed,
             "n_params": int(result.arch.n_params), "arch": str(result.arch)}
 
 
@@ -129,7 +143,8 @@ register(Step(
     doc="an SGD replica of the genome (ferlab.train); settings override the recipe",
     defaults={"recipe": ("fast", str), "steps": (None, int), "res": (None, int),
               "lr": (None, float), "batch": (None, int), "arch": (None, str),
-              "activation": (None, str), "stop_mse": (None, float), "save_net": (True, bool)}))
+              "activation": (None, str), "stop_mse": (None, float), "target_mse": (None, float),
+              "max_attempts": (None, int), "save_net": (True, bool)}))
 
 
 # -------------------------------------------------------------------------------- metrics

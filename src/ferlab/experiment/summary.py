@@ -145,6 +145,16 @@ def render_summary(rows: list[dict], planned: int, name: str, config_text: str =
                 cells.append(f"<td>{s[0]:.4g} ± {s[1]:.2g} ({s[2]})</td>" if s else "<td></td>")
             parts.append(f"<tr><th>{e(g)}</th>{''.join(cells)}</tr>")
         parts.append("</table></section>")
+    if any("train.status" in r for r in ok):
+        # A replica that ended dead or below target still has figures: say how many did.
+        statuses = sorted({r.get("train.status") or "?" for r in ok})
+        parts.append('<section id="training"><h2>Training status (cells)</h2><table><tr>'
+                     "<th>group</th>" + "".join(f"<th>{e(st)}</th>" for st in statuses) + "</tr>")
+        for g in labels:
+            n = [sum(1 for r in ok if group_label(r) == g and (r.get("train.status") or "?") == st)
+                 for st in statuses]
+            parts.append(f"<tr><th>{e(g)}</th>{''.join(f'<td>{k}</td>' for k in n)}</tr>")
+        parts.append("</table></section>")
     if bad:
         parts.append('<section id="failures"><h2>Failed cells</h2><table>'
                      "<tr><th>genome</th><th>seed</th><th>grid</th><th>hash</th><th>error</th></tr>")
