@@ -114,6 +114,8 @@ BAD_CONFIGS = [
     ('[experiment]\ngenomes = ["g1.xml"]\n[train]\nlr = nan\n', "lr must be finite"),
     ('[experiment]\ngenomes = ["g1.xml"]\n[train]\narch = "3;zap:2"\n', "zap"),
     ('[experiment]\ngenomes = ["g1.xml"]\n[metrics]\nres = 2\n', "res must be 8..256"),
+    ('[experiment]\ngenomes = ["g1.xml"]\n[search]\narm = "hill"\n', "unknown arm 'hill'"),
+    ('[experiment]\ngenomes = ["g1.xml"]\n[search]\nbudget = 0\n', "budget must be"),
     ('[experiment]\ngenomes = ["g1.xml"]\n[metrics]\n[grid]\n"train.lr" = [0.1]\n', "no [train] step"),
     ('[experiment]\ngenomes = ["g1.xml"]\n[train]\n[grid]\n"train.lr" = 0.1\n', "non-empty list"),
     ('[experiment]\ngenomes = ["g1.xml"]\n[train]\n[grid]\n"train.wd" = [1]\n', "no setting 'wd'"),
@@ -178,6 +180,27 @@ def test_run_cell_keeps_warnings_and_names_unexpected_errors(grid, monkeypatch):
     assert row["status"] == "failed" and row["error"] == "buggy: ZeroDivisionError: division by zero"
     row = run_cell(cell.to_dict(), data + b" ")  # the file changed after planning
     assert row["status"] == "failed" and "changed since the plan was made" in row["error"]
+
+
+def test_search_step_runs_an_arm_towards_the_genome(grid):
+    from ferlab.experiment.cell import run_cell
+
+    text = CONFIG.format(genomes='"g1.xml"').split("[train]")[0] + (
+        '[search]\narm = "target"\nbudget = 64\nres = 32\nbatch = 32\n'
+        '[grid]\n"search.arm" = ["target", "random"]\n')
+    plan = parse_plan(text, base=grid)
+    assert len(plan.cells) == 4
+    data = (grid / "g1.xml").read_bytes()
+    rows = {(c.seed, c.vary["search.arm"]): run_cell(c.to_dict(), data) for c in plan.cells}
+    for row in rows.values():
+        assert row["status"] == "ok", row["error"]
+        f = row["figures"]
+        assert f["search.evals"] >= 64 and 0 < f["search.coverage"] <= 1
+        assert 0 <= f["search.best_distance"] < 1
+    # Seeded: the same cell twice is the same row; another seed searches elsewhere.
+    again = run_cell(plan.cells[0].to_dict(), data)
+    assert again["figures"] == rows[(plan.cells[0].seed, plan.cells[0].vary["search.arm"])]["figures"]
+    assert rows[(0, "random")]["figures"] != rows[(1, "random")]["figures"]
 
 
 # ------------------------------------------------------------------- running the grid

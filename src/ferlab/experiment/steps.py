@@ -178,3 +178,39 @@ register(Step(
     doc="FER metrics and fer_score of the evolved genome (and of the SGD replica after train); "
         "baseline adds the random-init fer_score of the architecture",
     defaults={"res": (32, int), "baseline": (False, bool)}))
+
+
+# --------------------------------------------------------------------------------- search
+def _search_config(s: dict, seed: int):
+    from ferlab.search import SearchConfig
+
+    return SearchConfig(s["arm"], seed=seed, res=s["res"], batch=s["batch"])
+
+
+def _check_search(s: dict) -> dict:
+    try:
+        _search_config(s, 0)
+    except (ValueError, TypeError) as e:
+        raise StepError(str(e)) from None
+    if s["budget"] < 1:
+        raise StepError(f"budget must be a positive number of evaluations, got {s['budget']}")
+    return s
+
+
+def _run_search(ctx: CellContext, s: dict) -> dict:
+    from ferlab.search import run_search
+    from ferlab.train import load_target
+
+    # The cell's genome is the target: how close each arm comes to it, and what it covers.
+    cfg = _search_config(s, ctx.seed)
+    st = run_search(cfg, s["budget"], load_target(ctx.genome).image_at(cfg.res))
+    return {k: v for k, v in st.history[-1].items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+register(Step(
+    "search", _run_search, check=_check_search,
+    doc="an open-ended search arm (ferlab.search: novelty, map-elites, target, random) seeded "
+        "by the cell, with the genome's image as its target: coverage, best distance",
+    defaults={"arm": ("novelty", str), "budget": (2048, int), "res": (64, int),
+              "batch": (256, int)}))

@@ -132,8 +132,10 @@ def render_summary(rows: list[dict], planned: int, name: str, config_text: str =
                    and c.split(".", 2)[2] not in NOT_PLOTTED]
         for f in paired:
             parts.append(_pair_plot(ok, f, labels))
-        if "train.final_mse" in cols:
-            parts.append(_single_plot(ok, "train.final_mse", labels, log=True))
+        for col, log in (("train.final_mse", True), ("search.best_distance", False),
+                         ("search.coverage", False)):
+            if col in cols:
+                parts.append(_single_plot(ok, col, labels, log=log))
         parts.append("</section>")
         parts.append('<section id="table"><h2>Per genome (mean ± sd over seeds, n)</h2><table><tr>'
                      "<th>group</th>" + "".join(f"<th>{e(c)}</th>" for c in cols) + "</tr>")
