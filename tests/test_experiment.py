@@ -2,6 +2,7 @@
 after Ctrl-C, failed cells recorded, bad configs as one-line errors."""
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import shutil
@@ -140,6 +141,11 @@ def test_cli_bad_config_exits_2_with_one_line_and_writes_nothing(grid, tmp_path,
     assert err.startswith("ferlab experiment: error:") and "matches no file" in err
     assert len(err.splitlines()) == 1 and not out.exists()
     assert main(["experiment", str(grid / "good.toml")]) == 2  # no -o
+    # A cluster address nobody answers at is one line, not Ray's endless retries.
+    if importlib.util.find_spec("ray") is not None:
+        assert main(["experiment", str(grid / "good.toml"), "-o", str(out), "--ray",
+                     "127.0.0.1:1"]) == 2
+        assert "no Ray cluster answers at 127.0.0.1:1" in capsys.readouterr().err
     assert main(["experiment", "--status", str(tmp_path)]) == 2  # not an experiment folder
     assert "not an experiment folder" in capsys.readouterr().err
 

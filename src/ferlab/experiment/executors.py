@@ -151,6 +151,22 @@ def _local_ray_env(on: bool, _saved={}) -> None:
                                         else v.lower() in ("1", "true"))
 
 
+def _check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Ray retries an unreachable cluster forever, logging every few seconds: try the TCP
+    port once first so a wrong address is one line."""
+    import socket
+
+    hostport = address.split("://", 1)[-1]
+    if hostport == "auto" or ":" not in hostport:
+        return
+    host, _, port = hostport.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except (OSError, ValueError) as e:
+        raise ValueError(f"no Ray cluster answers at {address}: {e}") from None
+
+
 class RayExecutor:
     """Cells as Ray tasks (one CPU each). ``address=None``: start a private local Ray with
     ``workers`` CPUs on 127.0.0.1, no dashboard, temp files in a folder removed at the end;
@@ -183,6 +199,7 @@ class RayExecutor:
                 self._tmp = tempfile.mkdtemp(prefix="ferlab-ray-")
                 ray.init(num_cpus=self.workers or os.cpu_count() or 1, _temp_dir=self._tmp, **kw)
             else:
+                _check_reachable(self.address)
                 kw.pop("include_dashboard")
                 ray.init(address=self.address, **kw)
         except Exception as e:  # noqa: BLE001 - connection refused, bad address, ...
