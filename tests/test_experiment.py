@@ -209,6 +209,25 @@ def test_search_step_runs_an_arm_towards_the_genome(grid):
     assert rows[(0, "random")]["figures"] != rows[(1, "random")]["figures"]
 
 
+def test_adapt_step_probes_both_networks(grid):
+    from ferlab.experiment.cell import run_cell
+    from ferlab.experiment.summary import render_summary
+
+    text = (CONFIG.format(genomes='"g1.xml"').split("[metrics]")[0]
+            + "[adapt]\nn = 4\nres = 32\n[grid]\n\"adapt.radius\" = [0.05, 0.5]\n")
+    plan = parse_plan(text, base=grid)
+    cell = next(c for c in plan.cells if c.seed == 0 and c.vary["adapt.radius"] == 0.5)
+    row = run_cell(cell.to_dict(), (grid / "g1.xml").read_bytes())
+    assert row["status"] == "ok", row["error"]
+    for side in ("evolved", "sgd"):
+        assert 0 <= row["figures"][f"adapt.{side}.coherent_fraction"] <= 1
+        assert row["figures"][f"adapt.{side}.diversity_all"] >= 0
+    flat = {**{k: v for k, v in row.items() if k not in ("figures", "timings")},
+            **row["figures"], **row["timings"]}
+    # Three evolved-vs-SGD plots (one per adapt figure) and the training MSE plot.
+    assert render_summary([flat], 1, "t").count("data:image/png;base64,") == 4
+
+
 # ------------------------------------------------------------------- running the grid
 @pytest.fixture(scope="module")
 def pool_run(grid, tmp_path_factory):

@@ -214,3 +214,32 @@ register(Step(
         "by the cell, with the genome's image as its target: coverage, best distance",
     defaults={"arm": ("novelty", str), "budget": (2048, int), "res": (64, int),
               "batch": (256, int)}))
+
+
+# ---------------------------------------------------------------------------------- adapt
+def _check_adapt(s: dict) -> dict:
+    if not (s["radius"] >= 0 and s["n"] >= 1 and 8 <= s["res"] <= 256):
+        raise StepError("adapt needs radius ≥ 0, n ≥ 1 and res 8..256")
+    return s
+
+
+def _run_adapt(ctx: CellContext, s: dict) -> dict:
+    from ferlab.adapt import neighbourhood
+
+    nets = {"evolved": ctx.genome}
+    if "replica" in ctx.products:
+        nets["sgd"] = ctx.products["replica"]
+    out = {}
+    for who, net in nets.items():
+        nb = neighbourhood(net, radii=(s["radius"],), n=s["n"], res=s["res"], seed=ctx.seed)
+        out.update({f"{who}.coherent_fraction": float(nb.coherent_fraction[0]),
+                    f"{who}.diversity": float(nb.diversity[0]),
+                    f"{who}.diversity_all": float(nb.diversity_all[0])})
+    return out
+
+
+register(Step(
+    "adapt", _run_adapt, check=_check_adapt,
+    doc="neighbourhood probe (ferlab.adapt): coherent fraction and diversity of images one "
+        "filter-normalised step of this radius away, for the genome (and the replica)",
+    defaults={"radius": (0.1, float), "n": (16, int), "res": (32, int)}))

@@ -83,16 +83,16 @@ def _finish_axes(ax, x, labels, title):
     ax.grid(axis="y", alpha=0.3)
 
 
-def _pair_plot(rows, figure: str, labels: list[str]) -> str:
+def _pair_plot(rows, step: str, figure: str, labels: list[str]) -> str:
     fig, ax, x = _figure(labels, 3.6)
     for i, (side, colour) in enumerate(zip(SIDES, ("#2a7", "#d52"))):
-        st = group_stats(rows, f"metrics.{side}.{figure}")
+        st = group_stats(rows, f"{step}.{side}.{figure}")
         m = [st.get(g, (np.nan, 0, 0))[0] for g in labels]
         e = [st.get(g, (0, 0, 0))[1] for g in labels]
         ax.errorbar(x + (i - 0.5) * 0.2, m, yerr=e, fmt="o", capsize=3, color=colour,
                     label=f"{side} (mean ± sd over seeds)")
     ax.set_ylabel(figure)
-    _finish_axes(ax, x, labels, f"{figure}: evolved genome vs SGD replica")
+    _finish_axes(ax, x, labels, f"{step} {figure}: evolved genome vs SGD replica")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _png(fig)
 
@@ -126,12 +126,13 @@ def render_summary(rows: list[dict], planned: int, name: str, config_text: str =
         parts.append('<section id="plots"><h2>Figures</h2>')
         from ferlab.metrics import SCORE_TERMS
 
-        paired = [f for f in ("fer_score", *SCORE_TERMS) if f"metrics.evolved.{f}" in cols]
-        paired += [c.split(".", 2)[2] for c in cols
-                   if c.startswith("metrics.evolved.") and c.split(".", 2)[2] not in paired
-                   and c.split(".", 2)[2] not in NOT_PLOTTED]
-        for f in paired:
-            parts.append(_pair_plot(ok, f, labels))
+        for step in ("metrics", "adapt"):  # steps that measure both networks
+            paired = [f for f in ("fer_score", *SCORE_TERMS) if f"{step}.evolved.{f}" in cols]
+            paired += [c.split(".", 2)[2] for c in cols
+                       if c.startswith(f"{step}.evolved.") and c.split(".", 2)[2] not in paired
+                       and c.split(".", 2)[2] not in NOT_PLOTTED]
+            for f in paired:
+                parts.append(_pair_plot(ok, step, f, labels))
         for col, log in (("train.final_mse", True), ("search.best_distance", False),
                          ("search.coverage", False)):
             if col in cols:
