@@ -93,11 +93,27 @@ def browser_and_server(tmp: Path):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             try:
-                yield browser, server
+                yield _PatientBrowser(browser), server
             finally:
                 browser.close()
     finally:
         server.stop()
+
+
+class _PatientBrowser:
+    """The launched browser, whose pages wait up to a minute by default (Playwright's is 30 s):
+    on CI's two cores the server shares the CPU with another test worker."""
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def new_page(self, **kwargs):
+        page = self._browser.new_page(**kwargs)
+        page.set_default_timeout(60_000)
+        return page
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
 
 
 def shot(page, name: str) -> Path:
@@ -110,9 +126,9 @@ def shot(page, name: str) -> Path:
 
 def wait_generation(page, n: int, tiles: int = 15):
     page.wait_for_function(
-        f"document.getElementById('generation').textContent === 'Generation {n}'", timeout=20000)
+        f"document.getElementById('generation').textContent === 'Generation {n}'", timeout=60_000)
     page.wait_for_function(
         f"[...document.querySelectorAll('#grid img')].length === {tiles} && "
         "[...document.querySelectorAll('#grid img')].every(i => i.complete && i.naturalWidth === 128)",
-        timeout=20000)
-    page.wait_for_function("!document.body.classList.contains('busy')", timeout=20000)
+        timeout=60_000)
+    page.wait_for_function("!document.body.classList.contains('busy')", timeout=60_000)
