@@ -179,9 +179,9 @@ def cmd_sweep(args) -> int:
 
         write_with(out, write)
     else:
-        from ferlab.figures.sweeps import save_figure, sweep_figure
+        from ferlab.figures.sweeps import save_sweep_sheet
 
-        save_figure(sweep_figure(sheet), out)
+        save_sweep_sheet(sheet, out)
     print(f"{out}: {len(sheet.labels)} rows x {len(sheet.deltas)} frames at {args.res}x{args.res}")
     return 0
 

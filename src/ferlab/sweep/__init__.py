@@ -4,7 +4,7 @@ A sweep adds δ to a weight for δ in a small grid around 0 (default −1, −0.
 each swept weight gives one row of frames with the original image in the middle.
 
 * Genomes: every link (the paper's "all weight sweeps" sheet) or chosen links; frames come from
-  ``jax.vmap`` over :func:`ferlab.render.weights_fn` — one vectorised call per chunk.
+  :func:`ferlab.engine.render_weight_variants` (no compile), one call per chunk.
 * Dense networks (:mod:`ferlab.sweep.dense`): chosen weights by (kernel, row, col), by the
   paper's flat index, or all of them, through cached activations and exact low-rank tails.
 * Random directions: filter-normalised (Li et al. 2018, :func:`filter_normalised`: each
