@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from ferlab.dense import DenseCPPN
-from ferlab.genome import Genome
 from ferlab.metrics import terms as T
 from ferlab.metrics.controls import BaselineCache, check_image
 
@@ -24,13 +23,14 @@ METRIC_NOTES = {
 
 def as_dense(obj) -> DenseCPPN:
     """A dense network as is; a genome layerized (same weight space as its SGD replica)."""
-    if isinstance(obj, Genome):
+    from ferlab.network import as_network
+
+    net = as_network(obj)
+    if net.kind == "genome":
         from ferlab.layerize import layerize
 
-        return layerize(obj)
-    if isinstance(obj, DenseCPPN):
-        return obj
-    raise TypeError(f"expected a Genome or DenseCPPN, got {type(obj).__name__}")
+        return layerize(net.genome)
+    return net.dense
 
 
 def fer_score(m: dict) -> float:
