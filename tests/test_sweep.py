@@ -80,6 +80,30 @@ def test_genome_sweep_frames_equal_the_jax_vmap_frames(skull):
     assert np.abs(sheet.frames[:, 0] - sheet.frames[:, -1]).max() > 0.1  # the sweep moves the image
 
 
+def test_callers_take_a_network_as_they_take_its_genome_or_dense_net(skull, sgd_skull):
+    # Sweeps, metrics, figures and targets ask the Network protocol, not the class they hold.
+    from ferlab.figures.pca import layer_maps
+    from ferlab.metrics import as_dense
+    from ferlab.network import as_network
+    from ferlab.train.targets import load_target
+
+    for obj, kw in ((skull, {"links": [3, 40]}), (sgd_skull, {"flat": [4371]})):
+        net = as_network(obj)
+        a, b = S.sweep(obj, res=12, **kw), S.sweep(net, res=12, **kw)
+        np.testing.assert_array_equal(a.frames, b.frames)
+        assert a.labels == b.labels
+        np.testing.assert_array_equal(S.filter_normalised(obj, 3), S.filter_normalised(net, 3))
+        np.testing.assert_array_equal(S.sweep_random(obj, 1, res=12).frames,
+                                      S.sweep_random(net, 1, res=12).frames)
+        assert [n for n, _ in layer_maps(obj, 12)] == [n for n, _ in layer_maps(net, 12)]
+        assert as_dense(net).arch.n_params == as_dense(obj).arch.n_params
+        np.testing.assert_array_equal(load_target(net).image_at(12), load_target(obj).image_at(12))
+    assert [n for n, _ in layer_maps(skull, 12)][0] == "depth 1"  # inputs are not a layer
+    assert len(layer_maps(sgd_skull, 12)) == sgd_skull.arch.depth  # hidden layers only
+    with pytest.raises(TypeError, match="cannot train towards"):
+        load_target(object())
+
+
 def test_png_sheet_places_every_frame_and_outlines_the_original(skull):
     from ferlab.colour import to_bytes
     from ferlab.figures.sweeps import BASE_COLOUR, GAP, MAX_FIGURE_ROWS, sweep_sheet_image
