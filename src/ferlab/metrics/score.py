@@ -4,6 +4,7 @@ from __future__ import annotations
 from ferlab.dense import DenseCPPN
 from ferlab.metrics import terms as T
 from ferlab.metrics.controls import BaselineCache, check_image
+from ferlab.network import as_network
 
 #: The terms fer_score is made of (see fer_score); the others are reported beside it.
 SCORE_TERMS = ("symmetry_blindness", "change_overlap", "image_symmetry")
@@ -23,8 +24,6 @@ METRIC_NOTES = {
 
 def as_dense(obj) -> DenseCPPN:
     """A dense network as is; a genome layerized (same weight space as its SGD replica)."""
-    from ferlab.network import as_network
-
     net = as_network(obj)
     if net.kind == "genome":
         from ferlab.layerize import layerize
