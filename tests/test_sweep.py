@@ -65,6 +65,84 @@ def test_sweep_frames_match_rerendering_with_the_changed_weight(skull):
             np.testing.assert_allclose(sheet.frames[r, j], ref, atol=2e-4)
 
 
+def test_genome_sweep_frames_equal_the_jax_vmap_frames(skull):
+    # Sweeps left jit(vmap) for the grouped numpy renderer; both must draw the same frames.
+    from ferlab.engine import batch_weights_fn
+
+    links = [0, 21, 56]
+    sheet = S.sweep_genome(skull, links, res=32)
+    fn, _ = batch_weights_fn(skull, 32)
+    batch = np.repeat(np.asarray(skull.weights, np.float32)[None], len(links) * 5, axis=0)
+    for r, i in enumerate(links):
+        batch[r * 5:(r + 1) * 5, i] += sheet.deltas.astype(np.float32)
+    ref = np.asarray(fn(batch)).reshape(sheet.frames.shape)
+    assert np.abs(sheet.frames - ref).max() < 1e-4
+    assert np.abs(sheet.frames[:, 0] - sheet.frames[:, -1]).max() > 0.1  # the sweep moves the image
+
+
+def test_callers_take_a_network_as_they_take_its_genome_or_dense_net(skull, sgd_skull):
+    # Sweeps, metrics, figures and targets ask the Network protocol, not the class they hold.
+    from ferlab.figures.pca import layer_maps
+    from ferlab.metrics import as_dense
+    from ferlab.network import as_network
+    from ferlab.train.targets import load_target
+
+    for obj, kw in ((skull, {"links": [3, 40]}), (sgd_skull, {"flat": [4371]})):
+        net = as_network(obj)
+        a, b = S.sweep(obj, res=12, **kw), S.sweep(net, res=12, **kw)
+        np.testing.assert_array_equal(a.frames, b.frames)
+        assert a.labels == b.labels
+        np.testing.assert_array_equal(S.filter_normalised(obj, 3), S.filter_normalised(net, 3))
+        np.testing.assert_array_equal(S.sweep_random(obj, 1, res=12).frames,
+                                      S.sweep_random(net, 1, res=12).frames)
+        assert [n for n, _ in layer_maps(obj, 12)] == [n for n, _ in layer_maps(net, 12)]
+        assert as_dense(net).arch.n_params == as_dense(obj).arch.n_params
+        np.testing.assert_array_equal(load_target(net).image_at(12), load_target(obj).image_at(12))
+    assert [n for n, _ in layer_maps(skull, 12)][0] == "depth 1"  # inputs are not a layer
+    assert len(layer_maps(sgd_skull, 12)) == sgd_skull.arch.depth  # hidden layers only
+    with pytest.raises(TypeError, match="cannot train towards"):
+        load_target(object())
+
+
+def test_png_sheet_places_every_frame_and_outlines_the_original(skull):
+    from ferlab.colour import to_bytes
+    from ferlab.figures.sweeps import BASE_COLOUR, GAP, MAX_FIGURE_ROWS, sweep_sheet_image
+
+    sheet = S.sweep_genome(skull, [0, 13, 56], res=16)
+    img = sweep_sheet_image(sheet)
+    assert img.dtype == np.uint8 and img.ndim == 3
+    tiles = to_bytes(sheet.frames).repeat(4, axis=2).repeat(4, axis=3)  # 16 px frames drawn at 64
+    # Locate the first frame exactly, then every other one sits on the grid from it.
+    hits = [(y, x) for y in range(img.shape[0] - 64) for x in range(img.shape[1] - 64)
+            if np.array_equal(img[y:y + 64, x:x + 64], tiles[0, 0])]
+    assert len(hits) == 1
+    y0, x0 = hits[0]
+    for r in range(3):
+        for c in range(5):
+            y, x = y0 + r * (64 + GAP), x0 + c * (64 + GAP)
+            assert np.array_equal(img[y:y + 64, x:x + 64], tiles[r, c]), (r, c)
+    base_x = x0 + sheet.base_index * (64 + GAP) - 1
+    assert (img[y0 + 10:y0 + 3 * 66 - 10, base_x] == BASE_COLOUR).all()
+    assert (img[:y0, :] < 128).any() and (img[:, :x0] < 128).any()  # headings and row labels
+    big = S.SweepSheet(np.zeros((MAX_FIGURE_ROWS + 1, 1, 2, 2, 3), np.float32), np.zeros(1), ("x",) * 401)
+    with pytest.raises(ValueError, match="too many"):
+        sweep_sheet_image(big)
+
+
+def test_cli_png_sweep_of_a_genome_loads_neither_jax_nor_matplotlib(shared, tmp_path):
+    # The whole command's speed depends on it (benchmarks/sweep_speed.py): both imports cost seconds.
+    import subprocess
+    import sys
+
+    out = tmp_path / "s.png"
+    code = ("import sys; from ferlab.cli import main; "
+            f"assert main(['sweep', {str(shared / 'picbreeder/fer/skull.zip')!r}, '--res', '16', '-o', {str(out)!r}]) == 0; "
+            "print(sorted(m for m in ('jax', 'matplotlib') if m in sys.modules))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip().splitlines()[-1] == "[]"
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 @pytest.mark.parametrize("low_rank", [False, True])
 def test_dense_cached_tail_matches_full_render(sgd_skull, low_rank, monkeypatch):
     if low_rank:  # the path big sweeps take: exact low-rank propagation of the change

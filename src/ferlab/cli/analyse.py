@@ -83,13 +83,13 @@ def register(sub) -> None:
 
 def _load(path):
     from ferlab.files import load_any
-    from ferlab.genome import Genome
     from ferlab.limits import check_compiled
+    from ferlab.network import as_network
 
     if not Path(path).exists():
         raise CLIError(f"no such file: {path}")
     obj = load_any(path)
-    if isinstance(obj, Genome):
+    if as_network(obj).kind == "genome":  # graph limits: dense shapes are checked on load
         check_compiled(obj)
     return obj
 
@@ -101,16 +101,18 @@ def _check_res(res, lo=4, hi=1024):
 
 def _sweep_rows(obj, args) -> int:
     """How many rows the sweep will have, from the arguments alone (nothing rendered)."""
-    from ferlab.genome import Genome
+    from ferlab.network import as_network
 
     if args.random is not None:
         return args.random
-    if isinstance(obj, Genome):
-        return len([s for s in args.links.split(",") if s.strip()]) if args.links else len(obj.links)
+    net = as_network(obj)
+    if net.kind == "genome":
+        return len([s for s in args.links.split(",") if s.strip()]) if args.links else net.n_weights
     chosen = len(args.weights or ()) + len(args.flat or ())
-    if args.all or (not chosen and obj.origin is None):
-        return obj.arch.n_params
-    return chosen or sum(int((o >= 0).sum()) for o in obj.origin)
+    origin = net.dense.origin
+    if args.all or (not chosen and origin is None):
+        return net.n_weights
+    return chosen or sum(int((o >= 0).sum()) for o in origin)
 
 
 def check_metrics_cost(obj, res: int, baseline: bool = True) -> None:
@@ -134,8 +136,8 @@ def check_metrics_cost(obj, res: int, baseline: bool = True) -> None:
 
 
 def cmd_sweep(args) -> int:
-    from ferlab.genome import Genome
     from ferlab.limits import check_frames, check_render
+    from ferlab.network import as_network
     from ferlab.sweep import deltas, sweep, sweep_random
 
     _check_res(args.res)
@@ -147,25 +149,26 @@ def cmd_sweep(args) -> int:
     if args.random is not None and not 1 <= args.random <= 64:
         raise CLIError(f"--random must be 1..64, got {args.random}")
     obj = _load(args.net)
+    net = as_network(obj)
     frames = _sweep_rows(obj, args) * args.count
     check_frames(frames, args.res * args.res)
-    if isinstance(obj, Genome):  # dense sweeps propagate changes in low rank: memory bounds them
+    if net.kind == "genome":  # dense sweeps propagate changes in low rank: memory bounds them
         check_render(obj, args.res * args.res, frames=frames, what="sweep", engine="gather")
     if args.random is not None:
         sheet = sweep_random(obj, args.random, args.seed, args.nonzero, offsets, args.res,
                              kind=args.direction)
     else:
         links = [s for s in args.links.split(",") if s.strip()] if args.links else None
-        if not isinstance(obj, Genome) and suffix != ".npz":
+        if net.kind == "dense" and suffix != ".npz":
             from ferlab.figures.sweeps import MAX_FIGURE_ROWS
 
             chosen = len(args.weights or ()) + len(args.flat or ())
-            implicit_all = not chosen and obj.origin is None
-            if (args.all or implicit_all) and obj.arch.n_params > MAX_FIGURE_ROWS:
-                raise CLIError(f"all {obj.arch.n_params} weights do not fit one figure: choose "
+            implicit_all = not chosen and net.dense.origin is None
+            if (args.all or implicit_all) and net.n_weights > MAX_FIGURE_ROWS:
+                raise CLIError(f"all {net.n_weights} weights do not fit one figure: choose "
                                "--weights/--flat, or write the frames to a .npz")
         genome = _load(args.genome) if args.genome else None
-        if genome is not None and not isinstance(genome, Genome):
+        if genome is not None and as_network(genome).kind != "genome":
             raise CLIError(f"--genome must be a genome file, got a dense network: {args.genome}")
         sheet = sweep(obj, links=links, weights=args.weights, flat=args.flat, all_weights=args.all,
                       offsets=offsets, res=args.res, genome=genome, progress=sys.stderr.isatty())
@@ -179,9 +182,9 @@ def cmd_sweep(args) -> int:
 
         write_with(out, write)
     else:
-        from ferlab.figures.sweeps import save_figure, sweep_figure
+        from ferlab.figures.sweeps import save_sweep_sheet
 
-        save_figure(sweep_figure(sheet), out)
+        save_sweep_sheet(sheet, out)
     print(f"{out}: {len(sheet.labels)} rows x {len(sheet.deltas)} frames at {args.res}x{args.res}")
     return 0
 
@@ -199,12 +202,12 @@ def cmd_metrics(args) -> int:
             raise CLIError("give either NET or --label-auc GENOME..., not both")
         res = args.res or 64
         _check_res(res, 8, 256)
-        from ferlab.genome import Genome
+        from ferlab.network import as_network
 
         genomes = []
         for path in args.label_auc:
             g = _load(path)
-            if not isinstance(g, Genome):
+            if as_network(g).kind != "genome":
                 raise CLIError(f"--label-auc needs genome files with CPPN-X labels, got {path}")
             genomes.append(g)
         result = label_auc(genomes, args.similarity, res)

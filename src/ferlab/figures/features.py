@@ -13,6 +13,7 @@ import numpy as np
 
 from ferlab.dense import DenseCPPN
 from ferlab.genome import Genome
+from ferlab.network import as_network
 
 CMAP = "RdBu"  # the paper's colours: +1 blue, −1 red
 GAP = 2
@@ -113,10 +114,11 @@ def genome_feature_figure(genome: Genome, res: int = 48, image_res: int = 256, t
 
 
 def feature_figure(obj, res: int = 48, image_res: int = 256, title: str | None = None):
-    """The feature-map figure for a Genome or a DenseCPPN."""
-    if isinstance(obj, Genome):
-        return genome_feature_figure(obj, res, image_res, title)
-    return dense_feature_figure(obj, res, image_res, title)
+    """The feature-map figure for a Genome, a DenseCPPN or a Network."""
+    net = as_network(obj)
+    if net.kind == "genome":  # the genome figure labels nodes from the graph itself
+        return genome_feature_figure(net.genome, res, image_res, title)
+    return dense_feature_figure(net.dense, res, image_res, title)
 
 
 def save_figure(fig, path) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ferlab.figures.features import CELL_INCHES, CMAP  # one scale and size for every map figure
-from ferlab.genome import Genome
+from ferlab.network import as_network
 
 GAP = 2
 
@@ -26,18 +26,11 @@ class LayerPCA:
 
 def layer_maps(obj, res: int = 48) -> list[tuple[str, np.ndarray]]:
     """(name, maps (n, H, W)) for every hidden layer (dense) or every depth level (genome)."""
-    if isinstance(obj, Genome):
-        from ferlab.render import render_genome
-
-        maps = render_genome(obj, res, nodes=True, dtype=np.float32).node_maps
-        depth = obj.depths()
-        levels: dict[int, list] = {}
-        for n in obj.nodes:
-            if depth[n.id] > 0:
-                levels.setdefault(depth[n.id], []).append(maps[n.id])
-        return [(f"depth {d}", np.stack(levels[d])) for d in sorted(levels)]
-    layers = obj.render(res, features=True).layers
-    return [(f"layer {i}", np.asarray(l)) for i, l in enumerate(layers[1:-1], start=1)]
+    net = as_network(obj)
+    layers = net.features(res)
+    if net.kind == "genome":  # a genome's output nodes share depth levels with hidden ones
+        return [(name, maps) for name, maps in layers if name != "depth 0"]
+    return layers[1:-1]  # neither the inputs nor the raw outputs
 
 
 def pca(maps: np.ndarray, n_components: int | None = None) -> tuple[np.ndarray, np.ndarray]:

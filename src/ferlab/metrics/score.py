@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from ferlab.dense import DenseCPPN
-from ferlab.genome import Genome
 from ferlab.metrics import terms as T
 from ferlab.metrics.controls import BaselineCache, check_image
+from ferlab.network import as_network
 
 #: The terms fer_score is made of (see fer_score); the others are reported beside it.
 SCORE_TERMS = ("symmetry_blindness", "change_overlap", "image_symmetry")
@@ -24,13 +24,12 @@ METRIC_NOTES = {
 
 def as_dense(obj) -> DenseCPPN:
     """A dense network as is; a genome layerized (same weight space as its SGD replica)."""
-    if isinstance(obj, Genome):
+    net = as_network(obj)
+    if net.kind == "genome":
         from ferlab.layerize import layerize
 
-        return layerize(obj)
-    if isinstance(obj, DenseCPPN):
-        return obj
-    raise TypeError(f"expected a Genome or DenseCPPN, got {type(obj).__name__}")
+        return layerize(net.genome)
+    return net.dense
 
 
 def fer_score(m: dict) -> float:

@@ -4,7 +4,7 @@ A sweep adds δ to a weight for δ in a small grid around 0 (default −1, −0.
 each swept weight gives one row of frames with the original image in the middle.
 
 * Genomes: every link (the paper's "all weight sweeps" sheet) or chosen links; frames come from
-  ``jax.vmap`` over :func:`ferlab.render.weights_fn` — one vectorised call per chunk.
+  :func:`ferlab.engine.render_weight_variants` (no compile), one call per chunk.
 * Dense networks (:mod:`ferlab.sweep.dense`): chosen weights by (kernel, row, col), by the
   paper's flat index, or all of them, through cached activations and exact low-rank tails.
 * Random directions: filter-normalised (Li et al. 2018, :func:`filter_normalised`: each
@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ferlab.genome import Genome
+from ferlab.network import as_network
 from ferlab.sweep.dense import DenseSweeper, iter_dense_sweep, strongest_weights, sweep_dense
 from ferlab.sweep.directions import (filter_normalised, flat_weights, n_weights, random_direction,
                                      sweep_direction, sweep_random)
@@ -35,19 +36,21 @@ def sweep(obj, links=None, weights=None, flat=None, all_weights: bool = False, o
           res=64, window=None, genome: Genome | None = None, progress: bool = False) -> SweepSheet:
     """Dispatch: genome links (default all) or dense weights (default: those from genome links
     for a layerized net, else all)."""
-    if isinstance(obj, Genome):
+    net = as_network(obj)
+    if net.kind == "genome":
         if weights or flat:
             raise ValueError("a genome is swept by link (ids like 576:224), not by (k,r,c)/flat index")
-        return sweep_genome(obj, links, offsets, res, window, progress)
+        return sweep_genome(net.genome, links, offsets, res, window, progress)
     if links:
         raise ValueError("a dense network is swept by weight (k,r,c) or flat index, not by link id")
+    dense = net.dense
     if not (weights or flat or all_weights):
-        if obj.origin is not None:
+        if dense.origin is not None:
             weights = [tuple(int(v) for v in (k, *np.unravel_index(i, o.shape)))
-                       for k, o in enumerate(obj.origin) for i in np.flatnonzero(o.ravel() >= 0)]
+                       for k, o in enumerate(dense.origin) for i in np.flatnonzero(o.ravel() >= 0)]
         else:
             all_weights = True
-    return sweep_dense(obj, weights, flat, all_weights, offsets, res, window, genome, progress)
+    return sweep_dense(dense, weights, flat, all_weights, offsets, res, window, genome, progress)
 
 
 __all__ = ["sweep", "deltas", "SweepSheet", "DenseSweeper", "iter_dense_sweep", "sweep_dense",

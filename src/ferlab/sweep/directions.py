@@ -3,21 +3,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ferlab.genome import Genome
+from ferlab.network import as_network
 from ferlab.sweep.dense import DenseSweeper
 from ferlab.sweep.frames import SweepSheet, deltas
 from ferlab.sweep.genome import genome_frames
 
 
 def n_weights(obj) -> int:
-    return len(obj.links) if isinstance(obj, Genome) else obj.arch.n_params
+    return as_network(obj).n_weights
 
 
 def flat_weights(obj) -> np.ndarray:
     """Genome link weights, or a dense net's kernels concatenated in kernel order."""
-    if isinstance(obj, Genome):
-        return np.asarray(obj.weights, np.float64)
-    return np.concatenate([np.asarray(k, np.float64).ravel() for k in obj.kernels])
+    return as_network(obj).weights()
 
 
 def random_direction(obj, seed: int = 0, nonzero: bool = False) -> np.ndarray:
@@ -38,12 +36,13 @@ def sweep_direction(obj, direction: np.ndarray, offsets=None, res=64, window=Non
     """Frames (n_offsets, H, W, 3) for weights + δ·direction, one vectorised call."""
     offsets = deltas() if offsets is None else np.asarray(offsets, np.float64)
     direction = np.asarray(direction, np.float64)
-    if direction.shape != (n_weights(obj),):
-        raise ValueError(f"direction has shape {direction.shape}, network has {n_weights(obj)} weights")
-    if isinstance(obj, Genome):
-        base = flat_weights(obj)
-        return genome_frames(obj, base[None] + offsets[:, None] * direction[None], res, window)
-    sw = sweeper or DenseSweeper(obj, res, window)
+    net = as_network(obj)
+    if direction.shape != (net.n_weights,):
+        raise ValueError(f"direction has shape {direction.shape}, network has {net.n_weights} weights")
+    if net.kind == "genome":
+        base = net.weights()
+        return genome_frames(net.genome, base[None] + offsets[:, None] * direction[None], res, window)
+    sw = sweeper or DenseSweeper(net.dense, res, window)
     return sw.direction_frames_many([direction], offsets)[0]
 
 
@@ -58,18 +57,19 @@ def filter_normalised(obj, rng=0) -> np.ndarray:
     numpy Generator. Flat, in kernel (or link) order, like :func:`random_direction`.
     """
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(int(rng))
-    if isinstance(obj, Genome):
-        w = np.asarray(obj.weights, np.float64)
+    net = as_network(obj)
+    if net.kind == "genome":
+        w = net.weights()
         v = gen.standard_normal(w.shape)
         filters: dict = {}
-        for i, link in enumerate(obj.links):
+        for i, link in enumerate(net.genome.links):
             filters.setdefault(link.target, []).append(i)
         out = np.zeros_like(w)
         for idx in filters.values():
             out[idx] = v[idx] * (np.linalg.norm(w[idx]) / max(np.linalg.norm(v[idx]), 1e-300))
         return out
     parts = []
-    for kern in obj.kernels:
+    for kern in net.dense.kernels:
         w = np.asarray(kern, np.float64)
         v = gen.standard_normal(w.shape)
         scale = np.linalg.norm(w, axis=0) / np.maximum(np.linalg.norm(v, axis=0), 1e-300)
@@ -92,7 +92,8 @@ def sweep_random(obj, n: int = 3, seed: int = 0, nonzero: bool = False, offsets=
     if kind not in DIRECTION_KINDS:
         raise ValueError(f"direction kind must be one of {', '.join(DIRECTION_KINDS)}, got {kind!r}")
     offsets = deltas() if offsets is None else np.asarray(offsets, np.float64)
-    sw = None if isinstance(obj, Genome) else DenseSweeper(obj, res, window)
+    net = as_network(obj)
+    sw = None if net.kind == "genome" else DenseSweeper(net.dense, res, window)
     frames, labels, rows = [], [], []
     for i in range(int(n)):
         if kind == "filter":
@@ -105,5 +106,5 @@ def sweep_random(obj, n: int = 3, seed: int = 0, nonzero: bool = False, offsets=
         labels.append(f"random direction seed {seed + i} ({what})")
         rows.append({"seed": seed + i, "nonzero": nonzero, "kind": kind})
     return SweepSheet(np.stack(frames), offsets, tuple(labels), tuple(rows),
-                      {"name": getattr(obj, "meta", {}).get("name", "network"), "kind": "random"})
+                      {"name": net.name, "kind": "random"})
 

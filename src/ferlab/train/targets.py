@@ -17,6 +17,7 @@ import numpy as np
 from ferlab.activations import ACTIVATIONS
 from ferlab.dense import Arch, ArchError, DenseCPPN
 from ferlab.genome import Genome
+from ferlab.network import as_network
 
 #: Architecture for image-file targets with no --arch: the skull's layerized shape, which
 #: the paper shows can draw a Picbreeder-level picture.
@@ -44,16 +45,16 @@ def load_target(target) -> Target:
     """A Genome, DenseCPPN, path (genome / .npz / PNG / JPEG) or (H, W, 3) array -> Target."""
     if isinstance(target, Target):
         return target
-    if isinstance(target, Genome):
-        return _genome_target(target)
-    if isinstance(target, DenseCPPN):
-        return _dense_target(target)
     if isinstance(target, (str, Path)):
         return _path_target(Path(target))
     if isinstance(target, np.ndarray) or hasattr(target, "__array__"):
         return _array_target(np.asarray(target), "array")
-    raise TypeError(f"cannot train towards a {type(target).__name__}: give a Genome, DenseCPPN, "
-                    "path or (H, W, 3) array")
+    try:
+        net = as_network(target)
+    except TypeError:
+        raise TypeError(f"cannot train towards a {type(target).__name__}: give a Genome, DenseCPPN, "
+                        "path or (H, W, 3) array") from None
+    return _genome_target(net.genome) if net.kind == "genome" else _dense_target(net.dense)
 
 
 def _genome_target(genome: Genome) -> Target:
