@@ -1,6 +1,6 @@
 // ferlab breed: plain JS over the JSON API. Views are chosen by the URL hash; the session id
 // lives in the query string (?s=...) and in localStorage, so a reload or a server restart
-// resumes where you were. All script lives in this file (the page's CSP allows no inline code).
+// resumes where you were. All script lives in static files (the page's CSP allows no inline code).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -13,24 +13,6 @@ function status(msg, ok = false) {
   const el = $("status");
   el.textContent = msg || "";
   el.className = ok ? "ok" : "";
-}
-
-async function api(method, path, body, raw = false) {
-  const opts = { method, headers: {} };
-  if (body instanceof Blob || body instanceof ArrayBuffer) {
-    opts.body = body;
-    opts.headers["Content-Type"] = "application/octet-stream";
-  } else if (body !== undefined) {
-    opts.body = JSON.stringify(body);
-    opts.headers["Content-Type"] = "application/json";
-  }
-  const r = await fetch(path, opts);
-  if (!r.ok) {
-    let msg = r.status + " " + r.statusText;
-    try { msg = (await r.json()).detail || msg; } catch (e) { /* not JSON */ }
-    throw new Error(msg);
-  }
-  return raw ? r : r.json();
 }
 
 function clearErrors() {
