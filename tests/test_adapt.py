@@ -11,7 +11,7 @@ from ferlab import load_genome
 from ferlab.adapt import (FINETUNE, VariantError, as_network, coherence, continual, descriptor,
                           finetune, learning_probe, make_variants,
                           neighbourhood, plasticity, random_network, render_batch, roughness, summarise)
-from ferlab.adapt.continual import effective_rank
+from ferlab.metrics.literature import effective_rank
 from ferlab.adapt.images import mse
 from ferlab.cli import main
 from ferlab.dense import ArchError, DenseCPPN

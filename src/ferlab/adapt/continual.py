@@ -21,18 +21,8 @@ import numpy as np
 from ferlab.adapt.images import mse
 from ferlab.adapt.learning import FINETUNE, TARGET_MSE, finetune
 from ferlab.adapt.nets import as_network
+from ferlab.metrics.literature import effective_rank
 from ferlab.train import Recipe
-
-
-def effective_rank(m: np.ndarray) -> float:
-    """exp(entropy of σ / Σσ) of a (samples × units) matrix after centring (0 if all zero)."""
-    m = np.asarray(m, np.float64)
-    s = np.linalg.svd(m - m.mean(axis=0), compute_uv=False)
-    total = s.sum()
-    if total <= 1e-12:
-        return 0.0
-    p = s[s > 0] / total
-    return float(np.exp(-(p * np.log(p)).sum()))
 
 
 def plasticity(net, res: int = 32, dead_tol: float = 1e-4) -> dict:

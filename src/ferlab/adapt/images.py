@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ferlab.search.measures import mean_pairwise
+
 
 @dataclass(frozen=True)
 class CoherenceRule:
@@ -85,13 +87,7 @@ def coherence(original, images, rule: CoherenceRule = CoherenceRule()) -> dict:
 
 def diversity(desc: np.ndarray) -> float:
     """Mean pairwise Euclidean distance between descriptors (NaN for fewer than two)."""
-    desc = np.asarray(desc, np.float64)
-    n = len(desc)
-    if n < 2:
-        return float("nan")
-    g = desc @ desc.T
-    sq = np.clip(np.diag(g)[:, None] + np.diag(g)[None, :] - 2 * g, 0.0, None)
-    return float(np.sqrt(sq)[np.triu_indices(n, 1)].mean())
+    return mean_pairwise(desc) if len(desc) >= 2 else float("nan")
 
 
 def mse(a, b) -> float:

@@ -25,19 +25,21 @@ def mean_finite_difference(net: DenseCPPN, res: int = 32) -> float:
     return float(0.5 * (np.abs(np.diff(m, axis=1)).mean() + np.abs(np.diff(m, axis=2)).mean()))
 
 
+def effective_rank(m: np.ndarray) -> float:
+    """Roy & Vetterli's effective rank of a (samples × units) matrix after centring each unit:
+    exp(entropy of σ / Σσ); 0 if every unit is constant."""
+    m = np.asarray(m, np.float64)
+    s = np.linalg.svd(m - m.mean(axis=0), compute_uv=False)
+    total = s.sum()
+    if total <= 1e-12:
+        return 0.0
+    p = s[s > 0] / total
+    return float(np.exp(-(p * np.log(p)).sum()))
+
+
 def layer_effective_rank(net: DenseCPPN, res: int = 32) -> float:
-    """Mean over hidden layers of exp(entropy of the normalised singular values) / width of the
-    centred maps (Roy & Vetterli's effective rank)."""
-    out = []
-    for f in hidden_maps(net, res):
-        f = f - f.mean(axis=1, keepdims=True)
-        s = np.linalg.svd(f, compute_uv=False)
-        if s.sum() <= 1e-12:
-            out.append(0.0)
-            continue
-        p = s / s.sum()
-        p = p[p > 0]
-        out.append(float(np.exp(-(p * np.log(p)).sum())) / net.arch.width)
+    """Mean over hidden layers of the effective rank of the layer's maps / width."""
+    out = [effective_rank(f.T) / net.arch.width for f in hidden_maps(net, res)]
     return float(np.mean(out)) if out else 0.0
 
 
