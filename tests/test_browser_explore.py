@@ -22,6 +22,7 @@ from ferlab.picbreeder import load_genome
 pytestmark = pytest.mark.browser
 LABEL = "Mouth open close:=4"
 LINK = "576:224"  # the link the researchers gave that label (see the paper's weight 4371)
+EDIT = 1.25  # the hand-edited weight of LINK: off the scan's grid
 
 
 @pytest.fixture(scope="module")
@@ -139,12 +140,13 @@ def test_cppnx_labels_scan_save_and_breed(env, shared, tmp_path):
     frames = int(round((bookends[1] - bookends[0]) / bookends[2])) + 1
     assert anim.format == "WEBP" and anim.is_animated and anim.n_frames == 2 * frames - 2
 
-    # Edit the weight by hand; the sweep strip and the live picture follow.
+    # Edit the weight by hand; the sweep strip and the live picture follow. The scan's frames
+    # sit on the bookends' 0.5 grid, so 1.25 differs from wherever the scan stopped (1.5 did
+    # not when the scan happened to stop on it).
     before = _canvas(page)
-    page.fill("[data-testid=weight-num]", "1.5")
+    page.fill("[data-testid=weight-num]", str(EDIT))
     page.dispatch_event("[data-testid=weight-num]", "change")
-    # Wait for the new picture itself: a render still in flight from the scan can bump the
-    # render counter first, with the old picture.
+    # Wait for the new picture itself, not the render counter (stopping the scan renders too).
     page.wait_for_function("before => document.getElementById('live').toDataURL() !== before",
                            arg=before, timeout=30_000)
     assert page.text_content("[data-testid=edited-count]") == "1 weight edited"
@@ -165,7 +167,7 @@ def test_cppnx_labels_scan_save_and_breed(env, shared, tmp_path):
     assert saved.name == "576_Skull_edited.xml"
     edited = load_genome(saved)
     w = {fmt_id(l.id): l.weight for l in edited.links}
-    assert w[LINK] == pytest.approx(1.5)
+    assert w[LINK] == pytest.approx(EDIT)
     assert all(w[fmt_id(l.id)] == pytest.approx(l.weight) for l in genome.links if fmt_id(l.id) != LINK)
     assert [b.text for b in edited.buttons] == [b.text for b in genome.buttons]
     out = subprocess.run([sys.executable, "-m", "ferlab", "info", str(saved)], cwd=ROOT,
@@ -182,7 +184,7 @@ def test_cppnx_labels_scan_save_and_breed(env, shared, tmp_path):
     with __import__("urllib.request").request.urlopen(f"{server.base}/api/genomes/{first}/genome.xml") as r:
         from ferlab.picbreeder import parse_genome
         bred = parse_genome(r.read())
-    assert {fmt_id(l.id): l.weight for l in bred.links}[LINK] == pytest.approx(1.5)
+    assert {fmt_id(l.id): l.weight for l in bred.links}[LINK] == pytest.approx(EDIT)
     assert errors == []
 
 
