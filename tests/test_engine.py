@@ -107,6 +107,10 @@ def test_population_rejects_bad_input_and_handles_empty():
     assert render_population([], 8).shape == (0, 8, 8, 3)
     with pytest.raises(ValueError, match="strategy"):
         render_population([tiny()], 8, strategy="magic")
+    # Unchecked rendering (children of valid parents) still stops on a cycle instead of looping.
+    loop = tiny((("x", "h0", 1.0), ("h0", "h1", 1.0), ("h1", "h0", 0.5), ("h1", "ink", 1.0)))
+    with pytest.raises(GenomeError, match="cycle"):
+        render_population([tiny(), loop], 8, validate=False)
 
 
 def test_dense_backends_match(shared):

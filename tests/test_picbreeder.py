@@ -5,12 +5,13 @@ import io
 import json
 import zipfile
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 
 from conftest import CPPNX_NAMES
 from ferlab.genome import GenomeError
-from ferlab.picbreeder import (genome_from_json, genome_to_json, genome_to_xml, load_genome,
+from ferlab.picbreeder import (genome_from_json, genome_json_text, genome_to_json, genome_to_xml, load_genome,
                                parse_genome, same_graph, save_genome)
 from genomes import genomes
 
@@ -74,6 +75,16 @@ def test_random_genomes_round_trip_losslessly(g):
     assert same_graph(g, parse_genome(genome_to_xml(g).encode(), validate=False))
     assert same_graph(g, parse_genome(genome_to_xml(g, "cppnx").encode(), validate=False))
     assert same_graph(g, genome_from_json(json.dumps(genome_to_json(g))))
+    assert genome_json_text(g) == json.dumps(genome_to_json(g), separators=(",", ":"))
+
+
+@pytest.mark.parametrize("name", CPPNX_NAMES)
+def test_fast_json_text_is_json_dumps_character_for_character(shared, name):
+    g = load_genome(shared / "picbreeder" / "cppnx" / f"{name}.xml")  # labels, bookends, text
+    assert any(l.color_label or l.bookends for l in g.links)
+    assert genome_json_text(g) == json.dumps(genome_to_json(g), separators=(",", ":"))
+    odd = g.with_weights([np.float64(w) if i % 2 else int(round(w)) for i, w in enumerate(g.weights)])
+    assert genome_json_text(odd) == json.dumps(genome_to_json(odd), separators=(",", ":"))
 
 
 # ---------------------------------------------------------------------------- hostile input

@@ -247,3 +247,27 @@ def test_concurrent_starts_and_evolves_never_collide(breeder):
         finals = list(pool.map(step, states))
     assert all(f["screen"]["generation"] == 3 for f in finals)
     assert breeder.store.check() == [] and breeder.store.check_genomes() == []
+
+
+def test_a_stored_parent_edited_into_a_cycle_is_a_clear_error_and_stores_nothing(breeder):
+    # Children are rendered unchecked (the operators keep genomes valid), so a parent must be
+    # checked on the way out of the database.
+    import json
+
+    from ferlab.genome import GenomeError
+
+    sid = breeder.start_scratch(colour=False, seed=1)
+    st = breeder.store.session_state(sid)
+    key = _keys(st)[0]
+    db = breeder.store._conn()
+    body = json.loads(db.execute("SELECT body FROM genomes WHERE key=?", (key,)).fetchone()[0])
+    out = next(n["id"] for n in body["nodes"] if n["kind"] == "out")
+    hidden = body["links"][-1]["target"]
+    body["links"].append({"id": "1:99999", "source": out, "target": hidden, "weight": 1.0})
+    with db:
+        db.execute("UPDATE genomes SET body=? WHERE key=?", (json.dumps(body), key))
+    n_before = db.execute("SELECT COUNT(*) FROM genomes").fetchone()[0]
+    with pytest.raises(GenomeError, match="cycle"):
+        breeder.evolve(sid, st["screen"]["id"], [key], seed=2)
+    assert db.execute("SELECT COUNT(*) FROM genomes").fetchone()[0] == n_before
+    assert breeder.store.session_state(sid)["screen"]["id"] == st["screen"]["id"]

@@ -43,9 +43,13 @@ def to_rgb(h, s, v, xp=np):
 def to_rgb_inplace(h: np.ndarray, s: np.ndarray, v: np.ndarray, scale: float = 1.0,
                    out: np.ndarray | None = None, tmp: np.ndarray | None = None) -> np.ndarray:
     """numpy-only :func:`to_rgb` that overwrites its float inputs; returns (3, *h.shape)
-    channels r, g, b in [0, scale] (255 for bytes), into ``out`` if given. Same formulas, a
-    few in-place passes each (numpy's mod and masked ``where=`` ops are 10-40x slower).
-    ``out`` and ``tmp`` (h's shape) may be reused buffers: fresh ones page-fault on each call.
+    channels r, g, b in [0, scale] (255 for bytes), into ``out`` if given.
+
+    The same ramps as :func:`hsv_to_rgb`, each unrolled over hue in [0, 6] so that no mod is
+    needed: r's is clip(min(6h − 1, 5 − 6h)), g's clip(max(1 − 6h, 6h − 3)), b's clip(max(3 − 6h,
+    6h − 5)). 26 passes instead of 39 (numpy's mod and masked ``where=`` ops are 10-40x slower
+    still); equal to :func:`to_rgb` up to float rounding. ``out`` and ``tmp`` (h's shape) may be
+    reused buffers: fresh ones page-fault on each call.
     """
     out = np.empty((3,) + h.shape, h.dtype) if out is None else out
     tmp = np.floor(h, out=tmp)
@@ -57,14 +61,16 @@ def to_rgb_inplace(h: np.ndarray, s: np.ndarray, v: np.ndarray, scale: float = 1
     if scale != 1.0:
         v *= scale
     s *= v  # v·s: the ramp's amplitude
-    for c, n in enumerate((5.0, 3.0, 1.0)):
-        k = np.add(h, n, out=out[c])
-        np.multiply(k, 1.0 / 6.0, out=tmp)
-        np.floor(tmp, out=tmp)
-        tmp *= 6.0
-        k -= tmp  # k mod 6
-        np.subtract(4.0, k, out=tmp)
-        np.minimum(k, tmp, out=k)
+    for c, (lo, hi, join) in enumerate(((1.0, 5.0, np.minimum), (3.0, 1.0, np.maximum),
+                                        (5.0, 3.0, np.maximum))):
+        k = out[c]
+        if join is np.minimum:  # r: min(6h − 1, 5 − 6h)
+            np.subtract(h, lo, out=k)
+            np.subtract(hi, h, out=tmp)
+        else:  # g, b: max(hi − 6h, 6h − lo)
+            np.subtract(hi, h, out=k)
+            np.subtract(h, lo, out=tmp)
+        join(k, tmp, out=k)
         np.clip(k, 0.0, 1.0, out=k)
         k *= s
         np.subtract(v, k, out=k)

@@ -342,6 +342,30 @@ def genome_to_json(genome: Genome) -> dict:
     }
 
 
+def _num(v) -> str:
+    # What json.dumps writes for a number: float's repr (numpy floats are float subclasses).
+    return float.__repr__(v) if isinstance(v, float) else json.dumps(v)
+
+
+def _link_text(l: Link) -> str:
+    if l.color_label or l.original_weight is not None or l.bookends is not None or l.text:
+        return json.dumps(_link_json(l), separators=(",", ":"))
+    return (f'{{"id":"{l.id[0]}:{l.id[1]}","source":"{l.source[0]}:{l.source[1]}",'
+            f'"target":"{l.target[0]}:{l.target[1]}","weight":{_num(l.weight)}}}')
+
+
+def genome_json_text(genome: Genome) -> str:
+    """``json.dumps(genome_to_json(genome), separators=(",", ":"))``, character for character.
+
+    The store writes one genome per child per Evolve click; plain links (the bulk) are
+    formatted directly instead of through a dict each, 2-3x faster.
+    """
+    head = genome_to_json(Genome(genome.nodes, (), genome.buttons, genome.id, genome.parents,
+                                 genome.meta))
+    text = json.dumps(head, separators=(",", ":"))  # ends in "links":[]}
+    return text[:-2] + ",".join([_link_text(l) for l in genome.links]) + "]}"
+
+
 def genome_from_json(data) -> Genome:
     """Inverse of :func:`genome_to_json`; accepts bytes, str or an already-parsed dict."""
     if isinstance(data, (bytes, str)):

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from ferlab.genome import MAX_GENE_ID, Genome
-from ferlab.picbreeder import genome_from_json, genome_to_json
+from ferlab.picbreeder import genome_from_json, genome_json_text
 
 SCHEMA_VERSION = 1
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -299,7 +299,7 @@ class Store:
             if it.existing is not None:
                 ids.append(it.existing)
                 continue
-            body = json.dumps(genome_to_json(it.genome), separators=(",", ":"))
+            body = genome_json_text(it.genome)
             cur = db.execute(
                 "INSERT INTO genomes(key, session, body, n_nodes, n_links, thumb, created)"
                 " VALUES(?,?,?,?,?,?,?)",

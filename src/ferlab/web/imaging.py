@@ -35,9 +35,9 @@ def encode_pngs(imgs) -> list[bytes]:
     return first + rest.result()
 
 
-def thumbnail_pngs(genomes, res: int = 128) -> list[bytes]:
-    """One PNG per genome, rendered together."""
-    return encode_pngs(thumbnails(genomes, res))
+def thumbnail_pngs(genomes, res: int = 128, validate: bool = True) -> list[bytes]:
+    """One PNG per genome, rendered together (``validate=False``: see ``render_population``)."""
+    return encode_pngs(thumbnails(genomes, res, validate=validate))
 
 
 def render_png(genome: Genome, res: int = 512, window=None) -> bytes:

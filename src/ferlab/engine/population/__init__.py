@@ -67,6 +67,7 @@ def render_batch(genomes: Sequence[Genome], res=128, window=None, threads: int |
     return render_population(genomes, res, window, dtype=np.float32, threads=threads)
 
 
-def thumbnails(genomes: Sequence[Genome], res=128, window=None, threads: int | None = None) -> np.ndarray:
+def thumbnails(genomes: Sequence[Genome], res=128, window=None, threads: int | None = None,
+               validate: bool = True) -> np.ndarray:
     """(B, H, W, 3) uint8 images, truncated like :func:`ferlab.colour.to_bytes`."""
-    return render_population(genomes, res, window, dtype=np.uint8, threads=threads)
+    return render_population(genomes, res, window, dtype=np.uint8, threads=threads, validate=validate)
