@@ -100,6 +100,18 @@ def test_grouped_population_matches_on_random_genomes(gs):
         close_f32(img, render_genome(g, 16).image)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_grouped_pixel_tiles_join_into_the_same_images(real, threads):
+    from ferlab.engine.population.grouped import render_grouped
+
+    real = real[0]
+    whole = render_grouped(real, 48, None, 1, np.float32, tiles=1)
+    for dtype in (np.float32, np.uint8):
+        got = render_grouped(real, 48, None, threads, dtype, tiles=3)  # 768-pixel cuts
+        ref = whole if dtype == np.float32 else (whole * 255).astype(np.uint8)
+        assert np.abs(got.astype(np.float64) - ref).max() <= (1e-5 if dtype == np.float32 else 1)
+
+
 def test_population_rejects_bad_input_and_handles_empty():
     bad = tiny().with_weights([float("nan")])
     with pytest.raises(GenomeError, match="non-finite"):

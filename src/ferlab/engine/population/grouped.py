@@ -253,11 +253,13 @@ def _activate(act: str, block: np.ndarray) -> None:
         block[...] = apply(act, block, np)
 
 
-#: Pixels per tile; tiles are spread over the thread pool. A numpy call on a few thousand
-#: values is too short to pay for handing the GIL over (two threads ran no faster than one
-#: below ~10k values a call), so tiles are large; at 4,096 the Evolve click's render took
-#: 26 ms against 21 ms at 8,192 (2 cores, quiet).
-_TILE = 8192
+#: Values (rows x pixels) per tile; tiles are spread over the thread pool. A numpy call on a
+#: few thousand values is too short to pay for handing the GIL over (two threads ran no
+#: faster than one below ~10k values a call), so a batch is cut only when its tiles stay
+#: large: the Evolve click (584 rows at 128²) renders in 2 tiles, 21 ms against 26 ms in
+#: 4,096-pixel tiles; 128 genomes at 64² (510 rows) in one, 11.4 ms against 12.1 ms in two
+#: (2 cores, CPU time).
+_TILE_VALUES = 4_000_000
 
 
 def _execute(planes: np.ndarray, n_rows: int, steps) -> np.ndarray:
@@ -271,9 +273,11 @@ def _execute(planes: np.ndarray, n_rows: int, steps) -> np.ndarray:
     return values
 
 
-def render_grouped(genomes: Sequence[Genome], res, window, threads, out_dtype) -> np.ndarray:
+def render_grouped(genomes: Sequence[Genome], res, window, threads, out_dtype,
+                   tiles: int | None = None) -> np.ndarray:
     """Render valid genomes into (B, H, W, 3): float32 RGB in [0, 1], or uint8 bytes truncated
-    like to_bytes. ``threads`` spreads pixel tiles over the engine's pool (default: one per core)."""
+    like to_bytes. ``threads`` spreads pixel ``tiles`` over the engine's pool (default: one
+    thread per core, and as many tiles as keep each above _TILE_VALUES)."""
     canvas = as_canvas(res, window)
     shape = (canvas.height, canvas.width)
     out = np.empty((len(genomes),) + shape + (3,), out_dtype)
@@ -290,6 +294,9 @@ def render_grouped(genomes: Sequence[Genome], res, window, threads, out_dtype) -
     grow = np.array([row[prog.outputs[i][0]] for i in grey], dtype=np.intp)
     flat = out.reshape(len(genomes), pix, 3)
     to_u8 = out_dtype == np.uint8
+    # A slice when one kind fills the batch (a breeding screen): no fancy-index copies.
+    csel = slice(None) if len(colour) == len(genomes) else colour
+    gsel = slice(None) if len(grey) == len(genomes) else grey
 
     def part(a: int, b: int) -> None:
         values = _execute(np.ascontiguousarray(planes[:, a:b]), len(order), steps)
@@ -300,20 +307,21 @@ def render_grouped(genomes: Sequence[Genome], res, window, threads, out_dtype) -
                                  _workspace("rgb", (3, h.size)).reshape((3,) + h.shape),
                                  _workspace("rgb_tmp", h.shape))
             for c in range(3):  # per channel: a transposed fancy assignment is ~4x slower
-                flat[colour, a:b, c] = rgb[c]
+                flat[csel, a:b, c] = rgb[c]
         if grey:
             # ink_to_rgb's value, clip(|ink|, 0, 1), broadcast to the three channels.
-            val = np.abs(values[grow])
-            np.clip(val, 0.0, 1.0, out=val)
+            val = np.take(values, grow, axis=0, mode="clip", out=_workspace("ink", (len(grow), b - a)))
+            np.abs(val, out=val)
+            np.minimum(val, 1.0, out=val)
             if to_u8:
                 val *= 255.0
-                np.clip(val, 0.0, 255.0, out=val)
             for c in range(3):
-                flat[grey, a:b, c] = val
+                flat[gsel, a:b, c] = val
 
     n_threads = max(1, int(threads or THREADS))
-    n = max(n_threads, -(-pix // _TILE)) if n_threads > 1 else 1
-    n = max(1, min(n, pix // 256 or 1))
+    if tiles is None:
+        tiles = -(-(len(order) * pix) // _TILE_VALUES) if n_threads > 1 else 1
+    n = max(1, min(int(tiles), pix // 256 or 1))
     cuts = [pix * k // n for k in range(n + 1)]
     if n == 1:
         part(0, pix)
