@@ -489,3 +489,25 @@ def test_dense_layer_grid_api(client, shared):
     _error(client.post(f"/api/dense/{src}/render", json={"edits": [[0, 0, 0, "x"]]}), 422, "edits")
     _error(client.get("/api/dense/nope:x/grid"), 404, "genome:KEY")
     _error(client.get(f"/api/dense/net:{'Q' * 22}/grid"), 404, "no such network")
+
+
+def test_server_start_freezes_what_is_alive_but_still_collects_new_garbage():
+    import gc
+    import weakref
+
+    from ferlab.web.server import settle_garbage_collector
+
+    class Node:
+        pass
+
+    try:
+        settle_garbage_collector()
+        assert gc.get_freeze_count() > 1000  # the imported modules' objects
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a cycle: only the collector frees it
+        gone = weakref.ref(a)
+        del a, b
+        gc.collect()
+        assert gone() is None
+    finally:
+        gc.unfreeze()
