@@ -60,6 +60,49 @@ def test_jax_backend_matches(real):
         close_f32(weights_fn(g, RES)(np.asarray(g.weights, np.float32)), ref, "jax")
 
 
+def test_jax_backend_matches_on_the_other_genomes(real):
+    """The rest, which bring cos and sigmoid (XLA CPU renders take sin/cos as polynomials)."""
+    gs, refs = real
+    for g, ref in list(zip(gs, refs))[3:]:
+        close_f32(weights_fn(g, RES)(np.asarray(g.weights, np.float32)), ref, "jax")
+
+
+def test_polynomial_sin_and_cos_match_float64():
+    import jax
+    import jax.numpy as jnp
+
+    from ferlab.activations import cos_poly, sin_poly
+
+    rng = np.random.default_rng(0)
+    z = np.concatenate([rng.uniform(-lim, lim, 20000) for lim in (1.0, 10.0, 1e3, 1e6)]
+                       + [np.arange(-64, 65) * np.pi / 4]).astype(np.float32)
+    for poly, exact in ((sin_poly, np.sin), (cos_poly, np.cos)):
+        got = np.asarray(jax.jit(lambda v: poly(v, jnp))(z), np.float64)
+        # numpy's own float32 sin is 7e-8 off; the polynomial may be a little worse, no more.
+        assert np.abs(got - exact(z.astype(np.float64))).max() < 2e-7, poly.__name__
+        huge = np.asarray(jax.jit(lambda v: poly(v, jnp))(np.float32([3e9, -1e30, 1e38])))
+        assert np.all(np.abs(huge) <= 1.0)  # beyond float32's meaning, still a sine's range
+        assert np.isnan(np.asarray(poly(jnp.float32([np.inf, np.nan]), jnp))).all()
+        # Other dtypes take the exact function.
+        assert poly(np.float64([0.5]), np) == exact(0.5)
+
+
+def test_jax_colour_broadcast_equals_to_rgb():
+    import jax.numpy as jnp
+
+    from ferlab.colour import to_rgb
+    from ferlab.engine.jax_backend import rgb
+    from ferlab.engine.plan import compile_genome
+
+    rng = np.random.default_rng(1)
+    h, s, v = (rng.uniform(-3, 3, (64, 64)).astype(np.float32) for _ in range(3))
+    h[0, :8] = [-1.0, 0.0, 1.0, -0.5, 0.5, 1 / 6, -1e-9, 2.0]  # sector edges and the wrap
+    colour_plan = compile_genome(tiny([("x", "hue", 1.0), ("y", "saturation", 1.0),
+                                       ("d", "brightness", 1.0)], outs=("hue", "saturation", "brightness")))
+    got = np.asarray(rgb(colour_plan, [jnp.asarray(a) for a in (h, s, v)]))
+    np.testing.assert_allclose(got, to_rgb(h, s, v), atol=1e-6)
+
+
 def test_weight_variants_match_jax_vmap_and_single_renders(real):
     g = real[0][0]  # the skull
     rng = np.random.default_rng(0)

@@ -1,23 +1,44 @@
 """The JAX backend: a plan traced per node, for ``jit`` and ``vmap`` over weight vectors.
 
-Per node and elementwise (no tiny matmuls), so XLA fuses the graph into few loops; each level
-is materialised once behind an optimisation barrier, since unbounded fusion recomputes nodes
-that several later nodes share.
+Per node and elementwise (no tiny matmuls), so XLA fuses the whole graph into one loop that
+computes every node once per pixel. Two things keep that loop fast on CPU
+(``benchmarks/render_speed.py``):
+
+- The colour image is one broadcast over a channel axis, never a stack of three channels: XLA
+  CPU fuses the graph into a concatenate and re-emits it per channel branch, and deep shared
+  graphs then cost ~50x (the butterfly: 218 ms against 4 ms). A broadcast is not fused, so the
+  graph stays in its own loop. (``optimization_barrier`` cannot stop this: XLA CPU removes
+  barriers before fusion.)
+- On CPU, :data:`COMPILER_OPTIONS` asks for 512-bit vectors, and sin/cos come from
+  :data:`ferlab.activations.XLA_CPU_ACTIVATIONS` (XLA CPU's own call libm once per lane).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ferlab.activations import apply
+from ferlab.activations import ACTIVATIONS, XLA_CPU_ACTIVATIONS, apply
 from ferlab.canvas import as_canvas
+from ferlab.colour import ink_to_rgb
 from ferlab.engine.plan import Plan, compile_genome
 from ferlab.genome import Genome
 
+#: XLA CPU emits 256-bit vectors unless told otherwise; the graph's exp/sin polynomials are
+#: latency-bound chains, and 512-bit vectors halve the iterations (skull 1.2 -> 0.85 ms, same
+#: values). Only a preference: a CPU without AVX-512 gets 256-bit code as before. CPU only.
+COMPILER_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
 
-def _barrier(xs):
+
+def _on_cpu() -> bool:
     import jax
 
-    return jax.lax.optimization_barrier(xs)
+    return jax.default_backend() == "cpu"
+
+
+def jit(fn):
+    """``jax.jit`` with :data:`COMPILER_OPTIONS` where the default backend is the CPU."""
+    import jax
+
+    return jax.jit(fn, compiler_options=COMPILER_OPTIONS) if _on_cpu() else jax.jit(fn)
 
 
 def forward(plan: Plan, weights, planes, full: bool = True):
@@ -27,19 +48,39 @@ def forward(plan: Plan, weights, planes, full: bool = True):
     pix_shape = planes.shape[1:]
     flat = planes.reshape(4, -1)
     srcs = plan.incoming
+    table = XLA_CPU_ACTIVATIONS if _on_cpu() else ACTIVATIONS
     vals = [flat[k] for k in range(4)]
     for lv in plan.levels:
-        new = []
         for act, a, b in lv.groups:
             for t in range(lv.start + a, lv.start + b):
                 z = jnp.zeros_like(flat[0])
                 for k, s in srcs[t]:
                     z = z + weights[k].astype(flat.dtype) * vals[s]
-                new.append(apply(act, z, jnp))
-        vals.extend(_barrier(new))
+                vals.append(apply(act, z, jnp, table))
     if not full:
-        return _barrier([vals[i].reshape(pix_shape) for i in plan.outputs])
+        return [vals[i].reshape(pix_shape) for i in plan.outputs]
     return jnp.stack(vals).reshape((len(plan.node_ids),) + tuple(pix_shape))
+
+
+#: hsv_to_rgb's n for the r, g, b channels.
+_CHANNEL_N = (5.0, 3.0, 1.0)
+
+
+def rgb(plan: Plan, outs):
+    """The outputs' list -> RGB (*pixels, 3): :func:`ferlab.colour.to_rgb`'s formulas, each
+    channel one lane of a broadcast (see the module docstring for why not a stack)."""
+    import jax.numpy as jnp
+
+    if not plan.colour:
+        return ink_to_rgb(outs[0], jnp)
+    h, s, v = outs
+    hue = h + 1.0
+    hue = hue - jnp.floor(hue)  # (h + 1) mod 1, as colour._mod computes it
+    sat = jnp.clip(s, 0.0, 1.0)
+    val = jnp.clip(jnp.abs(v), 0.0, 1.0)
+    a = jnp.asarray(_CHANNEL_N, h.dtype) + (hue * 6.0)[..., None]
+    k = a - 6.0 * jnp.floor(a / 6.0)
+    return val[..., None] - (val * sat)[..., None] * jnp.clip(jnp.minimum(k, 4.0 - k), 0.0, 1.0)
 
 
 def image_fn(plan: Plan, res=256, window=None, dtype=np.float32):
@@ -49,7 +90,7 @@ def image_fn(plan: Plan, res=256, window=None, dtype=np.float32):
     planes = jnp.asarray(as_canvas(res, window).planes(dtype))
 
     def fn(w):
-        return plan.image(forward(plan, w.astype(planes.dtype), planes, full=False), jnp)
+        return rgb(plan, forward(plan, w.astype(planes.dtype), planes, full=False))
 
     return fn
 
@@ -59,9 +100,7 @@ def weights_fn(genome: Genome, res=256, window=None, dtype=np.float32):
 
     ``jax.vmap`` it over a batch of weight vectors to render many variants in one call.
     """
-    import jax
-
-    return jax.jit(image_fn(compile_genome(genome), res, window, dtype))
+    return jit(image_fn(compile_genome(genome), res, window, dtype))
 
 
 def batch_weights_fn(genome: Genome, res=256, window=None, dtype=np.float32):
@@ -69,4 +108,4 @@ def batch_weights_fn(genome: Genome, res=256, window=None, dtype=np.float32):
     import jax
 
     plan = compile_genome(genome)
-    return jax.jit(jax.vmap(image_fn(plan, res, window, dtype))), plan
+    return jit(jax.vmap(image_fn(plan, res, window, dtype))), plan
