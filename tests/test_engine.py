@@ -215,6 +215,26 @@ def test_networks_answer_the_same_questions_for_both_kinds(shared):
     assert loaded.kind == "dense" and loaded.name == "sgd_skull"
 
 
+def test_networks_say_where_they_come_from_without_being_asked_their_kind(shared):
+    fer = load_genome(shared / "picbreeder" / "fer" / "skull.zip")  # no CPPN-X labels
+    cppnx = load_genome(shared / "picbreeder" / "cppnx" / "576_Skull.xml")
+    sgd = DenseCPPN.load(shared / "reference" / "sgd_skull.npz")
+    nets = {"fer": as_network(fer), "cppnx": as_network(cppnx),
+            "layerized": as_network(layerize(cppnx)), "sgd": as_network(sgd)}
+    assert {k: n.from_genome for k, n in nets.items()} == {
+        "fer": True, "cppnx": True, "layerized": True, "sgd": False}
+    assert {k: n.labelled for k, n in nets.items()} == {
+        "fer": False, "cppnx": True, "layerized": False, "sgd": False}
+    assert nets["cppnx"].describe() == "genome, 23 nodes, 57 links"
+    assert nets["layerized"].describe().endswith(", layerized") and "5478 weights" in nets["sgd"].describe()
+    # The dense form: a genome layerized (same image), a dense network itself.
+    assert nets["sgd"].to_dense() is sgd
+    np.testing.assert_allclose(nets["cppnx"].to_dense().render(RES).image, render(cppnx, RES), atol=1e-5)
+    facts = nets["cppnx"].facts()
+    assert facts["kind"] == "genome" and facts["labelled_links"] == 57 and facts["depth"] == 11
+    assert nets["sgd"].facts()["nonzero_params"] == sum(int((k != 0).sum()) for k in sgd.kernels)
+
+
 def test_paper_and_kernel_orders_are_distinct_names(shared):
     net = DenseCPPN.load(shared / "reference" / "sgd_skull.npz")
     paper, kernel = net.paper_weights(), net.kernel_weights()

@@ -7,15 +7,17 @@ kind it holds; the few places that need the graph itself read ``network.genome``
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ferlab.dense import ORIGIN_NAMES, DenseCPPN
+from ferlab.dense import ORIGIN_NAMES, ArchError, DenseCPPN
 from ferlab.engine import render, render_genome
 from ferlab.genome import Genome, fmt_id
 from ferlab.graph import depths
+from ferlab.layerize import layerize
 
 
 @runtime_checkable
@@ -42,6 +44,24 @@ class Network(Protocol):
 
     def provenance(self, i: int) -> str:
         """Where weight ``i`` came from, in words (its link, or its kernel entry and origin)."""
+
+    @property
+    def from_genome(self) -> bool:
+        """Whether every weight traces back to a genome link (a genome, or a dense network
+        layerized from one and carrying its origin map): an evolved network, not a trained one."""
+
+    @property
+    def labelled(self) -> bool:
+        """Whether it carries CPPN-X link labels (only a labelled genome does)."""
+
+    def describe(self) -> str:
+        """One line for a caption: kind and size."""
+
+    def facts(self) -> dict:
+        """What ``ferlab info`` prints, as plain data."""
+
+    def to_dense(self) -> DenseCPPN:
+        """The dense form: a dense network itself, a genome layerized (ArchError if it cannot be)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +97,35 @@ class GenomeNetwork:
     def provenance(self, i: int) -> str:
         l = self.genome.links[i]
         return f"link {fmt_id(l.id)} ({fmt_id(l.source)} -> {fmt_id(l.target)})"
+
+    from_genome = True
+
+    @property
+    def labelled(self) -> bool:
+        return any(l.color_label for l in self.genome.links)
+
+    def describe(self) -> str:
+        return f"genome, {len(self.genome.nodes)} nodes, {len(self.genome.links)} links"
+
+    def facts(self) -> dict:
+        g = self.genome
+        try:
+            dense_arch = str(self.to_dense().arch)
+        except ArchError as e:  # describable, though too deep or wide for the dense form
+            dense_arch = f"none ({e})"
+        return {
+            "kind": "genome", "name": g.meta.get("name", ""), "flavour": g.meta.get("flavour", ""),
+            "id": fmt_id(g.id) if g.id else None, "parents": [fmt_id(p) for p in g.parents],
+            "colour": g.is_colour, "nodes": len(g.nodes), "links": len(g.links),
+            "hidden": sum(n.kind == "hidden" for n in g.nodes),
+            "activations": dict(sorted(Counter(n.activation for n in g.nodes if n.kind != "in").items())),
+            "depth": max(g.depths().values()), "layerized_arch": dense_arch,
+            "labels": [b.text for b in g.buttons],
+            "labelled_links": sum(l.color_label != 0 for l in g.links),
+        }
+
+    def to_dense(self) -> DenseCPPN:
+        return layerize(self.genome)
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,6 +173,26 @@ class DenseNetwork:
             code = int(self.dense.origin[k][r, c])
             text += f", from {'link index ' + str(code) if code >= 0 else ORIGIN_NAMES[code]}"
         return text
+
+    @property
+    def from_genome(self) -> bool:
+        return self.dense.origin is not None
+
+    labelled = False
+
+    def describe(self) -> str:
+        extra = ", layerized" if self.from_genome else ""
+        return f"dense {self.dense.arch}, {self.dense.arch.n_params} weights{extra}"
+
+    def facts(self) -> dict:
+        d = self.dense
+        nz = sum(int((abs(k) > 0).sum()) for k in d.kernels)
+        return {"kind": "dense", "name": d.meta.get("name", ""), "arch": str(d.arch),
+                "depth": d.arch.depth, "width": d.arch.width, "params": d.arch.n_params,
+                "nonzero_params": nz}
+
+    def to_dense(self) -> DenseCPPN:
+        return self.dense
 
 
 def load_network(path) -> Network:

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ferlab.atomic import write_text, write_with
-from ferlab.dense import DenseCPPN
 from ferlab.genome import Genome
+from ferlab.network import as_network
 
 SECTIONS = (
     ("images", "Images"),
@@ -57,9 +57,7 @@ def _name(obj, fallback):
 
 
 def _image(obj, res):
-    from ferlab.engine import render
-
-    return render(obj, res, dtype=np.float32)
+    return as_network(obj).render(res, dtype=np.float32)
 
 
 def _png_of_array(rgb) -> bytes:
@@ -82,19 +80,21 @@ def _sheet_positions(a, b, rows: int, res: int, seed: int, sample: int):
     weights, the ``rows`` whose sweeps change the image most (a seeded sample of ``sample``)."""
     from ferlab.sweep import existing_weights, strongest_weights
 
-    def own(obj):
-        if isinstance(obj, Genome):
-            return None  # all links
-        return existing_weights(obj) if obj.origin is not None else []
+    nets = [as_network(a), as_network(b)]
 
-    pos = [own(a), own(b)]
-    for i, (x, other) in enumerate(((a, b), (b, a))):
-        if pos[i] == [] and isinstance(other, DenseCPPN) and pos[1 - i] and \
-                str(other.arch) == str(x.arch):
+    def own(net):
+        if net.genome is not None:
+            return None  # all links
+        return existing_weights(net.dense) if net.from_genome else []
+
+    pos = [own(n) for n in nets]
+    for i, (x, other) in enumerate(((nets[0], nets[1]), (nets[1], nets[0]))):
+        # pos[1 - i] non-empty: the other is a dense net with an origin map.
+        if pos[i] == [] and pos[1 - i] and str(other.dense.arch) == str(x.dense.arch):
             pos[i] = list(pos[1 - i])
-    for i, x in enumerate((a, b)):
+    for i, net in enumerate(nets):
         if pos[i] == []:
-            pos[i] = strongest_weights(x, existing_weights(x), rows, res, sample, seed)
+            pos[i] = strongest_weights(net.dense, existing_weights(net.dense), rows, res, sample, seed)
         elif pos[i] is not None:
             pos[i] = pos[i][:rows]
     return pos
@@ -103,10 +103,11 @@ def _sheet_positions(a, b, rows: int, res: int, seed: int, sample: int):
 def _sweep_sheet(obj, positions, res, rows, genome=None):
     from ferlab.sweep import sweep_dense, sweep_genome
 
-    if isinstance(obj, Genome):
-        return sweep_genome(obj, list(range(min(rows, len(obj.links)))), res=res)
+    net = as_network(obj)
+    if net.genome is not None:
+        return sweep_genome(net.genome, list(range(min(rows, net.n_weights))), res=res)
     # Only a network that carries its own origin map can name links cheaply and exactly.
-    return sweep_dense(obj, weights=positions, res=res, genome=genome if obj.origin is not None else None)
+    return sweep_dense(net.dense, weights=positions, res=res, genome=genome if net.from_genome else None)
 
 
 def build_figures(a, b, opts: ReportOptions) -> dict:
@@ -133,7 +134,7 @@ def build_figures(a, b, opts: ReportOptions) -> dict:
     positions = _sheet_positions(a, b, opts.sheet_rows, opts.metrics_res, opts.seed, opts.max_weights)
     for i, obj in enumerate((a, b)):
         img = _image(obj, opts.image_res)
-        out["images"].append((f"{names[i]} ({_describe(obj)})", _png_of_array(img)))
+        out["images"].append((f"{names[i]} ({as_network(obj).describe()})", _png_of_array(img)))
         if opts.figures_dir is not None:
             from ferlab.io import save_png
 
@@ -161,13 +162,6 @@ def build_figures(a, b, opts: ReportOptions) -> dict:
             native_dpi(opts.sweep_res))
         opts.timings[f"random_{i}"] = time.perf_counter() - t
     return out
-
-
-def _describe(obj) -> str:
-    if isinstance(obj, Genome):
-        return f"genome, {len(obj.nodes)} nodes, {len(obj.links)} links"
-    extra = ", layerized" if obj.origin is not None else ""
-    return f"dense {obj.arch}, {obj.arch.n_params} weights{extra}"
 
 
 def _slug(text: str) -> str:
@@ -266,8 +260,7 @@ def compare_report_with_timings(a, b, path, progress: bool = False, **options):
     from ferlab.metrics import BaselineCache, ConstantImageError, fer_metrics
 
     for obj in (a, b):
-        if not isinstance(obj, (Genome, DenseCPPN)):
-            raise TypeError(f"expected a Genome or DenseCPPN, got {type(obj).__name__}")
+        as_network(obj)  # a TypeError naming anything that is not a network, before any work
     opts = ReportOptions(**options)
     if opts.figure_format not in ("png", "pdf"):
         raise ValueError(f"figure format must be png or pdf, got {opts.figure_format!r}")
@@ -307,8 +300,8 @@ def compare_report_with_timings(a, b, path, progress: bool = False, **options):
              "pre-activation shifts); genomes are measured as their layerized dense networks; "
              "random_baseline: mean over random LeCun-normal networks of the same architecture. "
              "See ferlab.metrics for formulas.")
-    page = render_html([_name(a, "A"), _name(b, "B")], [_describe(a), _describe(b)], figures, ma, mb, notes,
-                       adapt_html)
+    descs = [as_network(a).describe(), as_network(b).describe()]
+    page = render_html([_name(a, "A"), _name(b, "B")], descs, figures, ma, mb, notes, adapt_html)
     write_text(path, page)  # atomic: never a half-written report
     return path, dict(opts.timings)
 

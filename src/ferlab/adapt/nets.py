@@ -4,20 +4,12 @@ from __future__ import annotations
 import numpy as np
 
 from ferlab.dense import Arch, ArchError, DenseCPPN
-from ferlab.genome import Genome
+from ferlab.network import as_network as _network
 
 
 def as_network(obj) -> DenseCPPN:
-    """A Genome (layerized) or DenseCPPN -> DenseCPPN."""
-    if isinstance(obj, DenseCPPN):
-        return obj
-    if isinstance(obj, Genome):
-        from ferlab.layerize import layerize
-
-        net = layerize(obj)
-        net.meta.setdefault("name", str(obj.meta.get("name", "genome")))
-        return net
-    raise TypeError(f"expected a Genome or DenseCPPN, got {type(obj).__name__}")
+    """A Genome (layerized), DenseCPPN or Network -> DenseCPPN."""
+    return _network(obj).to_dense()
 
 
 def check_same_arch(nets) -> Arch:

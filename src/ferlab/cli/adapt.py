@@ -45,7 +45,7 @@ def cmd_adapt(args) -> int:
     from ferlab.adapt import FINETUNE, as_network, check_same_arch, random_network
     from ferlab.adapt.report import adapt_report
     from ferlab.cli.analyse import _load
-    from ferlab.genome import Genome
+    from ferlab.network import as_network as network
 
     probes = tuple(s.strip() for s in args.probes.split(",") if s.strip())
     bad = [s for s in probes if s not in ("neighbourhood", "learning", "continual")]
@@ -65,16 +65,15 @@ def cmd_adapt(args) -> int:
         raise CLIError(f"bad --radii {args.radii!r}: expected numbers like 0.05,0.1") from None
     objs = [_load(p) for p in args.nets]
     genome = _load(args.genome) if args.genome else next(
-        (o for o in objs if isinstance(o, Genome) and any(l.color_label for l in o.links)), None)
-    if args.label and not isinstance(genome, Genome):
+        (o for o in objs if network(o).labelled), None)
+    if args.label and (genome is None or network(genome).genome is None):
         raise CLIError("--label needs a CPPN-X genome (give one as NET or --genome)")
     transfer = [_load(p) for p in args.transfer]
     groups: dict[str, list] = {}
     for path, obj in zip(args.nets, objs):
         net = as_network(obj)
         net.meta["name"] = Path(path).stem
-        kind = "evolved" if isinstance(obj, Genome) or obj.origin is not None else "trained"
-        groups.setdefault(kind, []).append(net)
+        groups.setdefault("evolved" if network(obj).from_genome else "trained", []).append(net)
     arch = check_same_arch([n for ms in groups.values() for n in ms])
     if args.random:
         groups["random"] = [random_network(arch, args.seed + s) for s in range(args.random)]

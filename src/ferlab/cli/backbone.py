@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 
 
@@ -95,30 +94,9 @@ def _out(args, default_suffix: str) -> Path:
 
 def describe(obj) -> dict:
     """The facts `ferlab info` prints, as plain data."""
-    from ferlab.dense import ArchError, DenseCPPN
-    from ferlab.genome import fmt_id
-    from ferlab.layerize import layerize
+    from ferlab.network import as_network
 
-    if isinstance(obj, DenseCPPN):
-        nz = sum(int((abs(k) > 0).sum()) for k in obj.kernels)
-        return {"kind": "dense", "name": obj.meta.get("name", ""), "arch": str(obj.arch),
-                "depth": obj.arch.depth, "width": obj.arch.width, "params": obj.arch.n_params,
-                "nonzero_params": nz}
-    depth = obj.depths()
-    try:
-        dense_arch = str(layerize(obj).arch)
-    except ArchError as e:  # describable, though too deep or wide for the dense form
-        dense_arch = f"none ({e})"
-    return {
-        "kind": "genome", "name": obj.meta.get("name", ""), "flavour": obj.meta.get("flavour", ""),
-        "id": fmt_id(obj.id) if obj.id else None, "parents": [fmt_id(p) for p in obj.parents],
-        "colour": obj.is_colour, "nodes": len(obj.nodes), "links": len(obj.links),
-        "hidden": sum(n.kind == "hidden" for n in obj.nodes),
-        "activations": dict(sorted(Counter(n.activation for n in obj.nodes if n.kind != "in").items())),
-        "depth": max(depth.values()), "layerized_arch": dense_arch,
-        "labels": [b.text for b in obj.buttons],
-        "labelled_links": sum(l.color_label != 0 for l in obj.links),
-    }
+    return as_network(obj).facts()
 
 
 def cmd_info(args) -> int:
@@ -143,12 +121,13 @@ def render_any(obj, res, window=None, max_values: int | None = None):
     import numpy as np
 
     from ferlab.canvas import as_canvas
-    from ferlab.dense import DenseCPPN
     from ferlab.limits import MAX_VALUES, render_cost
-    from ferlab.render import render_genome
+    from ferlab.network import as_network
+
+    net = as_network(obj)
 
     def one(r, w):
-        return obj.render(r, w).image if isinstance(obj, DenseCPPN) else render_genome(obj, r, w).image
+        return net.render(r, w)
 
     canvas = as_canvas(res, window)
     h, w = canvas.shape
