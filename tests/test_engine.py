@@ -67,6 +67,20 @@ def test_jax_backend_matches_on_the_other_genomes(real):
         close_f32(weights_fn(g, RES)(np.asarray(g.weights, np.float32)), ref, "jax")
 
 
+def test_jitted_render_composes_with_jit_vmap_and_grad(real):
+    import jax
+    import jax.numpy as jnp
+
+    g = real[0][1]  # the butterfly: colour, sin
+    f, (batched, _) = weights_fn(g, 16), batch_weights_fn(g, 16)
+    ws = jnp.asarray(np.asarray(g.weights)[None] * np.array([[1.0], [0.9]]), jnp.float32)
+    want = np.asarray(batched(ws))
+    np.testing.assert_allclose(np.asarray(jax.jit(jax.vmap(f))(ws)), want, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(f(ws[1])), want[1], atol=1e-6)
+    grad = jax.grad(lambda w: f(w).mean())(ws[0])
+    assert grad.shape == (len(g.links),) and np.isfinite(np.asarray(grad)).all()
+
+
 def test_polynomial_sin_and_cos_match_float64():
     import jax
     import jax.numpy as jnp

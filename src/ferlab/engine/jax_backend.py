@@ -35,10 +35,25 @@ def _on_cpu() -> bool:
 
 
 def jit(fn):
-    """``jax.jit`` with :data:`COMPILER_OPTIONS` where the default backend is the CPU."""
+    """``jax.jit`` with :data:`COMPILER_OPTIONS` where the default backend is the CPU.
+
+    JAX refuses compiler options on a jit traced inside another ``jit`` or ``grad``, so traced
+    arguments get the plain jit: the result still composes with every transformation.
+    """
     import jax
 
-    return jax.jit(fn, compiler_options=COMPILER_OPTIONS) if _on_cpu() else jax.jit(fn)
+    plain = jax.jit(fn)
+    if not _on_cpu():
+        return plain
+    tuned = jax.jit(fn, compiler_options=COMPILER_OPTIONS)
+
+    def call(*args):
+        if any(isinstance(a, jax.core.Tracer) for a in args):
+            return plain(*args)
+        return tuned(*args)
+
+    call.lower = tuned.lower  # HLO inspection, as on a jitted function
+    return call
 
 
 def forward(plan: Plan, weights, planes, full: bool = True):
@@ -98,7 +113,8 @@ def image_fn(plan: Plan, res=256, window=None, dtype=np.float32):
 def weights_fn(genome: Genome, res=256, window=None, dtype=np.float32):
     """A jitted ``weights (n_links,) -> image (H, W, 3)`` for this genome's structure.
 
-    ``jax.vmap`` it over a batch of weight vectors to render many variants in one call.
+    ``jax.vmap`` it over a batch of weight vectors to render many variants in one call
+    (:func:`batch_weights_fn` does that with :data:`COMPILER_OPTIONS`; an outer jit drops them).
     """
     return jit(image_fn(compile_genome(genome), res, window, dtype))
 

@@ -24,12 +24,7 @@ METRIC_NOTES = {
 
 def as_dense(obj) -> DenseCPPN:
     """A dense network as is; a genome layerized (same weight space as its SGD replica)."""
-    net = as_network(obj)
-    if net.kind == "genome":
-        from ferlab.layerize import layerize
-
-        return layerize(net.genome)
-    return net.dense
+    return as_network(obj).to_dense()
 
 
 def fer_score(m: dict) -> float:
