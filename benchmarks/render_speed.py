@@ -79,7 +79,7 @@ def main():
     f = weights_fn(g, 256)
     w = jnp.asarray(g.weights, jnp.float32)
     # Median and 10th percentile: XLA splits the loop over both cores, so one core taken by
-    # another process doubles a call (bimodal on a shared machine: ~0.6 or ~1.15 ms).
+    # another process doubles a call; on a shared machine the times are bimodal.
     fast = best_ms(lambda: f(w).block_until_ready(), 100, q=10)
     print(f"  ferlab jitted JAX (float32)       {best_ms(lambda: f(w).block_until_ready(), 100):8.2f} ms "
           f"(p10 {fast:.2f} ms; previously {PREVIOUS['jit']})")

@@ -5,10 +5,9 @@ computes every node once per pixel. Two things keep that loop fast on CPU
 (``benchmarks/render_speed.py``):
 
 - The colour image is one broadcast over a channel axis, never a stack of three channels: XLA
-  CPU fuses the graph into a concatenate and re-emits it per channel branch, and deep shared
-  graphs then cost ~50x (the butterfly: 218 ms against 4 ms). A broadcast is not fused, so the
-  graph stays in its own loop. (``optimization_barrier`` cannot stop this: XLA CPU removes
-  barriers before fusion.)
+  CPU fuses the graph into a concatenate and re-emits shared nodes per branch, which grows
+  with the graph's depth and sharing. A broadcast is not fused, so the graph stays in its own
+  loop. (``optimization_barrier`` cannot stop this: XLA CPU removes barriers before fusion.)
 - On CPU, :data:`COMPILER_OPTIONS` asks for 512-bit vectors, and sin/cos come from
   :data:`ferlab.activations.XLA_CPU_ACTIVATIONS` (XLA CPU's own call libm once per lane).
 """
@@ -23,8 +22,8 @@ from ferlab.engine.plan import Plan, compile_genome
 from ferlab.genome import Genome
 
 #: XLA CPU emits 256-bit vectors unless told otherwise; the graph's exp/sin polynomials are
-#: latency-bound chains, and 512-bit vectors halve the iterations (skull 1.2 -> 0.85 ms, same
-#: values). Only a preference: a CPU without AVX-512 gets 256-bit code as before. CPU only.
+#: long dependent chains, and 512-bit vectors halve the loop's iterations (same values). Only a
+#: preference: a CPU without AVX-512 gets 256-bit code as before. CPU only.
 COMPILER_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
 
 
