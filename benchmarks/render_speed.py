@@ -66,8 +66,8 @@ def main():
 
     g = load_genome(SHARED / "picbreeder" / "fer" / "skull.zip")
     plan = compile_genome(g)
-    print(f"skull genome: {len(g.nodes)} nodes, {len(g.links)} links, 256x256, {os.cpu_count()} cores "
-          "(loaded machine: compare ratios)")
+    print(f"skull genome: {len(g.nodes)} nodes, {len(g.links)} links, 256x256, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f} (loaded machine: compare ratios)")
     print(f"  naive recursive numpy (float64)   {best_ms(lambda: naive_recursive(g), 10):8.2f} ms")
     plan64 = best_ms(lambda: render_genome(g, 256, plan=plan))
     print(f"  ferlab numpy plan (float64), BLAS default threads {plan64:8.2f} ms")
