@@ -101,20 +101,23 @@ def test_polynomial_sin_and_cos_match_float64():
         assert poly(np.float64([0.5]), np) == exact(0.5)
 
 
-def test_jax_colour_broadcast_equals_to_rgb():
+def test_colour_formula_agrees_in_jax_numpy_float32_and_float64():
     import jax.numpy as jnp
 
     from ferlab.colour import to_rgb
-    from ferlab.engine.jax_backend import rgb
-    from ferlab.engine.plan import compile_genome
 
     rng = np.random.default_rng(1)
     h, s, v = (rng.uniform(-3, 3, (64, 64)).astype(np.float32) for _ in range(3))
     h[0, :8] = [-1.0, 0.0, 1.0, -0.5, 0.5, 1 / 6, -1e-9, 2.0]  # sector edges and the wrap
-    colour_plan = compile_genome(tiny([("x", "hue", 1.0), ("y", "saturation", 1.0),
-                                       ("d", "brightness", 1.0)], outs=("hue", "saturation", "brightness")))
-    got = np.asarray(rgb(colour_plan, [jnp.asarray(a) for a in (h, s, v)]))
-    np.testing.assert_allclose(got, to_rgb(h, s, v), atol=1e-6)
+    ref = to_rgb(*(a.astype(np.float64) for a in (h, s, v)))
+    assert ref.shape == (64, 64, 3) and ref.dtype == np.float64
+    f32 = to_rgb(h, s, v)
+    assert f32.dtype == np.float32
+    np.testing.assert_allclose(f32, ref, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(to_rgb(*(jnp.asarray(a) for a in (h, s, v)), jnp)), ref, atol=1e-6)
+    # the standard conversion at the primaries: hue 0, 1/3, 2/3 -> red, green, blue
+    prim = to_rgb(np.array([-1.0, -2 / 3, -1 / 3]), np.ones(3), np.ones(3))
+    np.testing.assert_allclose(prim, np.eye(3), atol=1e-12)
 
 
 def test_weight_variants_match_jax_vmap_and_single_renders(real):

@@ -17,19 +17,22 @@ def _mod(a, b: float, xp):
     return a - b * xp.floor(a / b)
 
 
+#: hsv_to_rgb's n for the r, g, b channels.
+_CHANNEL_N = (5.0, 3.0, 1.0)
+
+
 def hsv_to_rgb(h, s, v, xp=np):
     """Standard HSV -> RGB for arrays of hue, saturation, value in [0, 1]; returns (..., 3).
 
     The closed form c = v − v·s·clip(min(k, 4 − k), 0, 1), k = (n + 6h) mod 6 with n = 5, 3, 1
-    for r, g, b: no per-sector select, so JAX's backward pass through it is cheap.
+    for r, g, b: no per-sector select, so JAX's backward pass through it is cheap. The three
+    channels are one broadcast over a last axis, not a stack: XLA CPU fuses a whole network
+    into a stack's branches and recomputes it per channel (the butterfly rendered in 218 ms
+    instead of 1.9 ms), and a broadcast it leaves alone.
     """
-    h6 = h * 6.0
-
-    def channel(n):
-        k = _mod(n + h6, 6.0, xp)
-        return v - v * s * xp.clip(xp.minimum(k, 4.0 - k), 0.0, 1.0)
-
-    return xp.stack([channel(5.0), channel(3.0), channel(1.0)], axis=-1)
+    h, s, v = (xp.asarray(a) for a in (h, s, v))
+    k = _mod(xp.asarray(_CHANNEL_N, h.dtype) + (h * 6.0)[..., None], 6.0, xp)
+    return v[..., None] - (v * s)[..., None] * xp.clip(xp.minimum(k, 4.0 - k), 0.0, 1.0)
 
 
 def to_rgb(h, s, v, xp=np):

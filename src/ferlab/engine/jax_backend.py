@@ -17,7 +17,6 @@ import numpy as np
 
 from ferlab.activations import ACTIVATIONS, XLA_CPU_ACTIVATIONS, apply
 from ferlab.canvas import as_canvas
-from ferlab.colour import ink_to_rgb
 from ferlab.engine.plan import Plan, compile_genome
 from ferlab.genome import Genome
 
@@ -76,27 +75,6 @@ def forward(plan: Plan, weights, planes, full: bool = True):
     return jnp.stack(vals).reshape((len(plan.node_ids),) + tuple(pix_shape))
 
 
-#: hsv_to_rgb's n for the r, g, b channels.
-_CHANNEL_N = (5.0, 3.0, 1.0)
-
-
-def rgb(plan: Plan, outs):
-    """The outputs' list -> RGB (*pixels, 3): :func:`ferlab.colour.to_rgb`'s formulas, each
-    channel one lane of a broadcast (see the module docstring for why not a stack)."""
-    import jax.numpy as jnp
-
-    if not plan.colour:
-        return ink_to_rgb(outs[0], jnp)
-    h, s, v = outs
-    hue = h + 1.0
-    hue = hue - jnp.floor(hue)  # (h + 1) mod 1, as colour._mod computes it
-    sat = jnp.clip(s, 0.0, 1.0)
-    val = jnp.clip(jnp.abs(v), 0.0, 1.0)
-    a = jnp.asarray(_CHANNEL_N, h.dtype) + (hue * 6.0)[..., None]
-    k = a - 6.0 * jnp.floor(a / 6.0)
-    return val[..., None] - (val * sat)[..., None] * jnp.clip(jnp.minimum(k, 4.0 - k), 0.0, 1.0)
-
-
 def image_fn(plan: Plan, res=256, window=None, dtype=np.float32):
     """The un-jitted ``weights (n_links,) -> image (H, W, 3)`` of a plan."""
     import jax.numpy as jnp
@@ -104,7 +82,7 @@ def image_fn(plan: Plan, res=256, window=None, dtype=np.float32):
     planes = jnp.asarray(as_canvas(res, window).planes(dtype))
 
     def fn(w):
-        return rgb(plan, forward(plan, w.astype(planes.dtype), planes, full=False))
+        return plan.image(forward(plan, w.astype(planes.dtype), planes, full=False), jnp)
 
     return fn
 
