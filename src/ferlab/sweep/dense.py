@@ -17,7 +17,7 @@ import numpy as np
 from ferlab.canvas import as_canvas
 from ferlab.dense import DenseCPPN
 from ferlab.genome import Genome
-from ferlab.sweep.frames import (RANK_BATCH, RANK_MIN_FRAMES, SweepSheet, chunk_size, deltas,
+from ferlab.sweep.frames import (RANK_COLUMNS, RANK_MIN_FRAMES, SweepSheet, chunk_size, deltas,
                                  load_jax, progress_bar)
 from ferlab.sweep.select import dense_origin, resolve_weights, weight_label
 
@@ -67,6 +67,9 @@ class DenseSweeper:
         lrcs = [tuple(int(v) for v in t) for t in lrcs]
         depth = self.net.arch.depth
         step = max(1, chunk_size(self.pixels, 3 * self.net.arch.width) // max(1, n_nz))
+        use_rank = self.rank_ok and len(lrcs) * n_nz >= RANK_MIN_FRAMES
+        if use_rank:  # a full batch per column: rank_batch frames of each kernel column
+            step = max(1, self.rank_batch // max(1, n_nz)) * self.net.arch.width
         runs, a = [], 0  # consecutive weights of one kernel, at most `step` of them
         while a < len(lrcs):
             b = a
@@ -74,9 +77,6 @@ class DenseSweeper:
                 b += 1
             runs.append((a, b, lrcs[a][0]))
             a = b
-        use_rank = self.rank_ok and len(lrcs) * n_nz >= RANK_MIN_FRAMES
-        if use_rank:
-            step = max(1, min(step, 4096 // max(1, n_nz)))
         # One padded batch size for the whole call: each distinct size is a new compilation.
         longest = max((b - a for a, b, k in runs if k < depth - 1), default=0)
         size = min(_bucket(longest * n_nz), max(1, step * n_nz))
@@ -111,26 +111,51 @@ class DenseSweeper:
         return np.flatnonzero(np.array([a != "identity" for a in self.net.arch.column_activations()]))
 
     def _tail_rank(self, k, rows, cols, ds):
-        """Perturb weights of kernel k through the low-rank tail, RANK_BATCH frames a call."""
+        """Perturb weights of kernel k through the low-rank tail.
+
+        Frames that perturb the same column c share every coefficient matrix of the tail, so
+        they go through it together, ``rank_batch`` frames a call (padded: one compilation
+        per kernel); calls for different columns run on the render pool's threads (XLA's
+        element-wise work runs on the calling thread).
+        """
+        from ferlab.engine.threads import pool
+
         _, jnp = load_jax()
         hs, zs, out, kernels = self._np
         depth = self.net.arch.depth
+        size = self.rank_batch
         key = ("rank", k)
         if key not in self._dev:
-            nl = self.nl
-            self._dev[key] = tuple(jnp.asarray(np.ascontiguousarray(v)) for v in (
-                hs[k].T, zs[k + 1].T, hs[k + 1].T,
-                np.stack([zs[l][:, nl].T for l in range(k + 2, depth + 1)]),
-                np.stack([hs[l][:, nl].T for l in range(k + 2, depth + 1)]))) + (
-                self.kernels[k + 1:], jnp.asarray(np.ascontiguousarray(out.T)))
+            nl, w = self.nl, self.net.arch.width
+            tiled = [np.stack([np.tile(v[l][:, nl].T, (1, size)) for l in range(k + 2, depth + 1)])
+                     for v in (zs, hs)]
+            out_kernel = np.zeros((w, w), np.float32)
+            out_kernel[:, :3] = kernels[-1]
+            after = np.stack(kernels[k + 2:-1] + [out_kernel])
+            self._dev = {key: tuple(jnp.asarray(np.ascontiguousarray(v)) for v in (
+                hs[k].T, zs[k + 1].T, hs[k + 1].T, *tiled, kernels[k + 1], after, out.T))}
         fn = _compiled_rank_tail(k, depth, tuple(self.net.arch.column_activations()))
-        n = len(ds)
-        size = min(RANK_BATCH, _bucket(n) if n > 8 else 8)
-        res = np.empty((n, self.pixels, 3), np.float32)
-        for a in range(0, n, size):
-            part = [np.pad(v[a:a + size], (0, size - len(v[a:a + size]))) for v in (rows, cols, ds)]
-            res[a:a + size] = np.asarray(fn(*self._dev[key], *part))[:min(size, n - a)]
+        res = np.empty((len(ds), self.pixels, 3), np.float32)
+        calls = []
+        for c in np.unique(cols):
+            idx = np.flatnonzero(cols == c)
+            for a in range(0, len(idx), size):
+                part = idx[a:a + size]
+                calls.append((part, np.int32(c), np.pad(rows[part], (0, size - len(part))),
+                               np.pad(ds[part], (0, size - len(part)))))
+
+        def run(call):
+            part, c, r, d = call
+            res[part] = np.asarray(fn(*self._dev[key], c, r, d))[:len(part)]
+
+        for f in [pool().submit(run, call) for call in calls]:
+            f.result()
         return res
+
+    @property
+    def rank_batch(self) -> int:
+        """Frames per low-rank call: about RANK_COLUMNS pixel-frames, at least 4."""
+        return max(4, RANK_COLUMNS // self.pixels)
 
     def _tail_numpy(self, k, rows, cols, ds):
         """The last two kernels in plain numpy: a rank-1 change straight into the outputs."""
@@ -238,46 +263,60 @@ def _compiled_tail(depth, spans, acts, col_act_bytes):
 
 @lru_cache(maxsize=128)
 def _compiled_rank_tail(k, depth, col_acts):
-    """jit(vmap) of the exact low-rank tail for kernel k < depth − 1.
+    """jit of the exact low-rank tail for kernel k < depth − 1, for F frames perturbing one column.
 
     After perturbing weight (k, r, c), layer k+1 changes only in neuron c (by ``diff``), so
     Δz_{k+2} = diff ⊗ K_{k+1}[c] is rank 1. Identity neurons pass a change on linearly, so
-    the change of every layer stays ΔH = A·C with A (pixels × rank) holding ``diff`` and the
-    changes of the few non-identity neurons of each layer so far, and C a small matrix:
-    per layer only the n_nl non-identity columns are evaluated (P·rank·n_nl work instead of
-    P·width²), and A grows by n_nl columns. Exact, not an approximation.
+    the change of every pre-activation stays ΔZ = Cᵀ·A: A (rank × pixels) holds ``diff`` and
+    the changes of the few non-identity neurons of each layer so far, C (rank × width) is a
+    small matrix. Per layer only the n_nl non-identity columns are evaluated (P·rank·n_nl work
+    instead of P·width²), and A gains n_nl rows. Exact, not an approximation.
+
+    C depends on k and c only, so F frames perturbing column c share it and their A's sit
+    side by side: each layer is one (n_nl × rank)·(rank × F·P) product. A is allocated at its
+    final rank and filled in place (zero rows cost a little arithmetic; slicing or
+    concatenating copied A every layer and measured slower).
     """
     jax, jnp = load_jax()
-    from ferlab.activations import apply
+    from ferlab.activations import XLA_CPU_ACTIVATIONS, apply
     from ferlab.colour import to_rgb
 
     acts = sorted(set(col_acts))
     col_idx = jnp.asarray([acts.index(a) for a in col_acts], jnp.int32)
     nl = np.array([i for i, a in enumerate(col_acts) if a != "identity"])
     idmask = np.array([a == "identity" for a in col_acts], np.float32)
-    nl_acts = [col_acts[i] for i in nl]
+    # Runs of equal activation among the non-identity columns: one element-wise op per run.
+    runs, a = [], 0
+    while a < len(nl):
+        b = a
+        while b < len(nl) and col_acts[nl[b]] == col_acts[nl[a]]:
+            b += 1
+        runs.append((col_acts[nl[a]], a, b))
+        a = b
+    n_nl, layers, width = len(nl), depth - k - 1, len(col_acts)
+    rank = 1 + n_nl * layers
 
     def act_col(z, c):
-        return jnp.stack([apply(a, z, jnp) for a in acts])[col_idx[c]]
+        return jnp.stack([apply(a, z, jnp, XLA_CPU_ACTIVATIONS) for a in acts])[col_idx[c]]
 
-    def act_nl(z):
-        return jnp.stack([apply(a, z[j], jnp) for j, a in enumerate(nl_acts)], axis=0)
+    def tail_frames(h_k, z_k1, h_k1, z_nl, h_nl, first, after, out0, c, r, d):
+        # Pixels last, frames side by side: (features, F·P). z_nl and h_nl come tiled F times:
+        # XLA's CPU loops stopped vectorising when a (P,) row was broadcast over the frames
+        # inside the fused activations (6x slower, measured).
+        f, p = r.shape[0], h_k.shape[1]
+        diff = act_col(z_k1[c][None, :] + d[:, None] * h_k[r], c) - h_k1[c][None, :]  # (F, P)
+        big_a = jnp.zeros((rank, f * p), jnp.float32).at[0].set(diff.reshape(-1))
+        cm = jnp.zeros((rank, width), jnp.float32).at[0].set(first[c])
 
-    def one(h_k, z_k1, h_k1, z_nl, h_nl, tail, out0, r, c, d):
-        # Pixels last (features × pixels): every product below is a wide matmul over pixels.
-        diff = act_col(z_k1[c] + d * h_k[r], c) - h_k1[c]
-        # A is kept as a list of row blocks (diff, then each layer's non-identity changes):
-        # growing one array would copy it every layer, and that copying dominated the time.
-        blocks = [diff[None, :]]
-        cms = [tail[0][c][None, :]]  # Δz_{k+2} = Σ_b (block_b.T @ cm_b).T
-        for j, kern in enumerate(tail[1:]):  # hidden layer l = k+2+j, then its kernel
-            dz = sum(cm[:, nl].T @ blk for cm, blk in zip(cms, blocks))
-            blocks.append(act_nl(z_nl[j] + dz) - h_nl[j])
-            cms = [(cm * idmask) @ kern for cm in cms] + [kern[nl]]
-        out = out0 + sum(cm.T @ blk for cm, blk in zip(cms, blocks))
-        return to_rgb(out[0], out[1], out[2], jnp)
+        for j in range(layers):  # hidden layer l = k+2+j, then its kernel after[j]
+            z = z_nl[j] + cm[:, nl].T @ big_a
+            new = jnp.concatenate([apply(act, z[a:b], jnp, XLA_CPU_ACTIVATIONS) for act, a, b in runs]) - h_nl[j]
+            big_a = big_a.at[1 + n_nl * j:1 + n_nl * (j + 1)].set(new)
+            cm = ((cm * idmask) @ after[j]).at[1 + n_nl * j:1 + n_nl * (j + 1)].set(after[j][nl])
+        out = out0[:, None, :] + (cm[:, :3].T @ big_a).reshape(3, f, p)
+        return to_rgb(out[0], out[1], out[2], jnp)  # (F, P, 3)
 
-    return jax.jit(jax.vmap(one, in_axes=(None,) * 7 + (0, 0, 0)))
+    return jax.jit(tail_frames)
 
 
 @lru_cache(maxsize=32)
