@@ -151,42 +151,77 @@ def cmd_sweep(args) -> int:
     obj = _load(args.net)
     net = as_network(obj)
     frames = _sweep_rows(obj, args) * args.count
-    check_frames(frames, args.res * args.res)
+    streamed = net.kind == "dense" and suffix == ".npz" and args.random is None
+    if not streamed:  # held in memory; a streamed sweep holds one chunk at a time
+        check_frames(frames, args.res * args.res)
     if net.kind == "genome":  # dense sweeps propagate changes in low rank: memory bounds them
         check_render(obj, args.res * args.res, frames=frames, what="sweep", engine="gather")
-    if args.random is not None:
-        sheet = sweep_random(obj, args.random, args.seed, args.nonzero, offsets, args.res,
-                             kind=args.direction)
+    if streamed:
+        # Every weight of a big network is gigabytes of frames: straight to disk, chunk by chunk.
+        import shutil
+
+        from ferlab.sweep import stream
+
+        size = frames * args.res * args.res * 3 * 4
+        free = shutil.disk_usage(out.parent).free
+        if size > free:
+            raise CLIError(f"the frames need {size / 2**30:.1f} GiB and {out.parent} has "
+                           f"{free / 2**30:.1f} GiB free: choose fewer weights, frames or a lower resolution")
+        st = stream(obj, links=_links(args), weights=args.weights, flat=args.flat,
+                    all_weights=args.all, offsets=offsets, res=args.res, genome=_genome(args),
+                    progress=sys.stderr.isatty())
+        _write_frames(out, st.shape, st.chunks, st.deltas, st.labels)
+        rows = len(st.labels)
     else:
-        links = [s for s in args.links.split(",") if s.strip()] if args.links else None
-        if net.kind == "dense" and suffix != ".npz":
-            from ferlab.figures.sweeps import MAX_FIGURE_ROWS
+        if args.random is not None:
+            sheet = sweep_random(obj, args.random, args.seed, args.nonzero, offsets, args.res,
+                                 kind=args.direction)
+        else:
+            if net.kind == "dense" and suffix != ".npz":
+                from ferlab.figures.sweeps import MAX_FIGURE_ROWS
 
-            chosen = len(args.weights or ()) + len(args.flat or ())
-            implicit_all = not chosen and net.dense.origin is None
-            if (args.all or implicit_all) and net.n_weights > MAX_FIGURE_ROWS:
-                raise CLIError(f"all {net.n_weights} weights do not fit one figure: choose "
-                               "--weights/--flat, or write the frames to a .npz")
-        genome = _load(args.genome) if args.genome else None
-        if genome is not None and as_network(genome).kind != "genome":
-            raise CLIError(f"--genome must be a genome file, got a dense network: {args.genome}")
-        sheet = sweep(obj, links=links, weights=args.weights, flat=args.flat, all_weights=args.all,
-                      offsets=offsets, res=args.res, genome=genome, progress=sys.stderr.isatty())
-    if suffix == ".npz":
-        from ferlab.atomic import write_with
+                chosen = len(args.weights or ()) + len(args.flat or ())
+                implicit_all = not chosen and net.dense.origin is None
+                if (args.all or implicit_all) and net.n_weights > MAX_FIGURE_ROWS:
+                    raise CLIError(f"all {net.n_weights} weights do not fit one figure: choose "
+                                   "--weights/--flat, or write the frames to a .npz")
+            sheet = sweep(obj, links=_links(args), weights=args.weights, flat=args.flat,
+                          all_weights=args.all, offsets=offsets, res=args.res, genome=_genome(args),
+                          progress=sys.stderr.isatty())
+        if suffix == ".npz":
+            _write_frames(out, sheet.frames.shape, [(0, sheet.frames)], sheet.deltas, sheet.labels)
+        else:
+            from ferlab.figures.sweeps import save_sweep_sheet
 
-        def write(tmp):
-            with open(tmp, "wb") as f:
-                np.savez_compressed(f, frames=sheet.frames.astype(np.float32), deltas=sheet.deltas,
-                                    labels=np.array(sheet.labels))
-
-        write_with(out, write)
-    else:
-        from ferlab.figures.sweeps import save_sweep_sheet
-
-        save_sweep_sheet(sheet, out)
-    print(f"{out}: {len(sheet.labels)} rows x {len(sheet.deltas)} frames at {args.res}x{args.res}")
+            save_sweep_sheet(sheet, out)
+        rows = len(sheet.labels)
+    print(f"{out}: {rows} rows x {len(offsets)} frames at {args.res}x{args.res}")
     return 0
+
+
+def _links(args):
+    return [s for s in args.links.split(",") if s.strip()] if args.links else None
+
+
+def _genome(args):
+    from ferlab.network import as_network
+
+    genome = _load(args.genome) if args.genome else None
+    if genome is not None and as_network(genome).kind != "genome":
+        raise CLIError(f"--genome must be a genome file, got a dense network: {args.genome}")
+    return genome
+
+
+def _write_frames(out, shape, chunks, offsets, labels) -> None:
+    """Frames (float32), deltas and labels as one .npz, frames written chunk by chunk as they come."""
+    from ferlab.io import write_npz
+
+    with write_npz(out) as npz:
+        with npz.array("frames", shape, np.float32) as frames:
+            for _, chunk in chunks:
+                frames.write(chunk.astype(np.float32, copy=False))
+        npz.add("deltas", offsets)
+        npz.add("labels", np.array(labels))
 
 
 def default_baseline_cache() -> Path:

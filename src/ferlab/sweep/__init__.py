@@ -23,7 +23,8 @@ import numpy as np
 
 from ferlab.genome import Genome
 from ferlab.network import as_network
-from ferlab.sweep.dense import DenseSweeper, iter_dense_sweep, strongest_weights, sweep_dense
+from ferlab.sweep.dense import (DenseStream, DenseSweeper, iter_dense_sweep, stream_dense,
+                                strongest_weights, sweep_dense)
 from ferlab.sweep.directions import (filter_normalised, flat_weights, n_weights, random_direction,
                                      sweep_direction, sweep_random)
 from ferlab.sweep.frames import SweepSheet, deltas
@@ -41,19 +42,34 @@ def sweep(obj, links=None, weights=None, flat=None, all_weights: bool = False, o
         if weights or flat:
             raise ValueError("a genome is swept by link (ids like 576:224), not by (k,r,c)/flat index")
         return sweep_genome(net.genome, links, offsets, res, window, progress)
+    weights, all_weights = _dense_choice(net.dense, links, weights, flat, all_weights)
+    return sweep_dense(net.dense, weights, flat, all_weights, offsets, res, window, genome, progress)
+
+
+def stream(obj, links=None, weights=None, flat=None, all_weights: bool = False, offsets=None,
+           res=64, window=None, genome: Genome | None = None, progress: bool = False) -> DenseStream:
+    """:func:`sweep` of a dense network with its frames streamed (:func:`stream_dense`)."""
+    net = as_network(obj)
+    if net.kind != "dense":
+        raise ValueError("only dense networks' sweeps are streamed")
+    weights, all_weights = _dense_choice(net.dense, links, weights, flat, all_weights)
+    return stream_dense(net.dense, weights, flat, all_weights, offsets, res, window, genome, progress)
+
+
+def _dense_choice(dense, links, weights, flat, all_weights):
+    """No choice means the weights that carry genome links (layerized nets), else all."""
     if links:
         raise ValueError("a dense network is swept by weight (k,r,c) or flat index, not by link id")
-    dense = net.dense
     if not (weights or flat or all_weights):
         if dense.origin is not None:
             weights = [tuple(int(v) for v in (k, *np.unravel_index(i, o.shape)))
                        for k, o in enumerate(dense.origin) for i in np.flatnonzero(o.ravel() >= 0)]
         else:
             all_weights = True
-    return sweep_dense(dense, weights, flat, all_weights, offsets, res, window, genome, progress)
+    return weights, all_weights
 
 
-__all__ = ["sweep", "deltas", "SweepSheet", "DenseSweeper", "iter_dense_sweep", "sweep_dense",
+__all__ = ["sweep", "stream", "stream_dense", "DenseStream", "deltas", "SweepSheet", "DenseSweeper", "iter_dense_sweep", "sweep_dense",
            "strongest_weights",
            "sweep_genome", "genome_frames", "random_direction", "filter_normalised",
            "flat_weights", "n_weights", "sweep_direction", "sweep_random", "resolve_links",

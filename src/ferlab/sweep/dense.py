@@ -9,6 +9,7 @@ loop program for every kernel (compilation, not arithmetic, dominates there).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator, Sequence
 
@@ -344,18 +345,27 @@ def iter_dense_sweep(net: DenseCPPN, lrcs, offsets=None, res=64, window=None,
             yield a, chunk
 
 
-def sweep_dense(net: DenseCPPN, weights=None, flat=None, all_weights: bool = False, offsets=None,
-                res=64, window=None, genome: Genome | None = None, progress: bool = False,
-                sweeper: DenseSweeper | None = None) -> SweepSheet:
-    """One row per chosen dense weight; labels name the genome link when it is known."""
+@dataclass(frozen=True)
+class DenseStream:
+    """A dense sweep before its frames: what the rows are, and the frames chunk by chunk."""
+
+    shape: tuple[int, ...]  # of the whole frames array: (rows, n_deltas, H, W, 3), float32
+    deltas: np.ndarray
+    labels: tuple[str, ...]
+    rows: tuple[dict, ...]
+    meta: dict
+    chunks: Iterator[tuple[int, np.ndarray]]  # (first row, frames[a:a + n]), rows in order
+
+
+def stream_dense(net: DenseCPPN, weights=None, flat=None, all_weights: bool = False, offsets=None,
+                 res=64, window=None, genome: Genome | None = None, progress: bool = False,
+                 sweeper: DenseSweeper | None = None) -> DenseStream:
+    """A :func:`sweep_dense` whose frames are produced only as ``chunks`` is iterated."""
     offsets = deltas() if offsets is None else np.asarray(offsets, np.float64)
     lrcs = resolve_weights(net, weights, flat, all_weights)
     if not lrcs:
         raise ValueError("no weights chosen: give weights (k,r,c), flat indices or all")
     sw = sweeper or DenseSweeper(net, res, window)
-    frames = np.empty((len(lrcs), len(offsets)) + sw.shape + (3,), np.float32)
-    for a, chunk in iter_dense_sweep(net, lrcs, offsets, sweeper=sw, progress=progress):
-        frames[a:a + len(chunk)] = chunk
     matches = None
     if genome is not None and net.origin is None:
         from ferlab.layerize import match_neurons
@@ -367,9 +377,20 @@ def sweep_dense(net: DenseCPPN, weights=None, flat=None, all_weights: bool = Fal
         rows.append({"kernel": t[0], "row": t[1], "col": t[2], "flat": net.arch.lrc_to_flat(*t),
                      "weight": float(net.kernels[t[0]][t[1], t[2]]), "origin": src})
         labels.append(weight_label(net, t, genome, matches))
-    return SweepSheet(frames, offsets, tuple(labels), tuple(rows),
-                      {"name": net.meta.get("name", "dense"), "kind": "weights"})
+    return DenseStream((len(lrcs), len(offsets)) + sw.shape + (3,), offsets, tuple(labels),
+                       tuple(rows), {"name": net.meta.get("name", "dense"), "kind": "weights"},
+                       iter_dense_sweep(net, lrcs, offsets, sweeper=sw, progress=progress))
 
+
+def sweep_dense(net: DenseCPPN, weights=None, flat=None, all_weights: bool = False, offsets=None,
+                res=64, window=None, genome: Genome | None = None, progress: bool = False,
+                sweeper: DenseSweeper | None = None) -> SweepSheet:
+    """One row per chosen dense weight; labels name the genome link when it is known."""
+    st = stream_dense(net, weights, flat, all_weights, offsets, res, window, genome, progress, sweeper)
+    frames = np.empty(st.shape, np.float32)
+    for a, chunk in st.chunks:
+        frames[a:a + len(chunk)] = chunk
+    return SweepSheet(frames, st.deltas, st.labels, st.rows, st.meta)
 
 
 def strongest_weights(net: DenseCPPN, candidates, rows: int, res=32, sample: int | None = 512,
