@@ -87,18 +87,19 @@ class DenseSweeper:
             cols = np.repeat([t[2] for t in chunk], n_nz).astype(np.int32)
             ds = np.tile(offsets[nz], len(chunk)).astype(np.float32)
             n = len(ds)
-            if n == 0:
-                imgs = np.empty((0, self.pixels, 3), np.float32)
-            elif k >= depth - 1:
-                imgs = self._tail_numpy(k, rows, cols, ds)
-            elif use_rank:
-                imgs = self._tail_rank(k, rows, cols, ds)
-            else:
-                rows, cols, ds = (np.pad(v, (0, size - n)) for v in (rows, cols, ds))
-                imgs = np.asarray(self._tail(k, depth)(*self._tail_args(k), rows, cols, ds))[:n]
             out = np.empty((len(chunk), len(offsets)) + self.shape + (3,), np.float32)
             out[:, ~nz] = self.base
-            out[:, nz] = imgs.reshape((len(chunk), n_nz) + self.shape + (3,))
+            flat = out.reshape(-1, self.pixels, 3)  # frame i of row w is flat[w * len(offsets) + i]
+            dest = (np.arange(len(chunk))[:, None] * len(offsets) + np.flatnonzero(nz)).ravel()
+            if n == 0:
+                pass
+            elif k >= depth - 1:
+                flat[dest] = self._tail_numpy(k, rows, cols, ds)
+            elif use_rank:
+                self._tail_rank(k, rows, cols, ds, flat, dest)
+            else:
+                rows, cols, ds = (np.pad(v, (0, size - n)) for v in (rows, cols, ds))
+                flat[dest] = np.asarray(self._tail(k, depth)(*self._tail_args(k), rows, cols, ds))[:n]
             yield a, out
 
     @property
@@ -111,8 +112,8 @@ class DenseSweeper:
     def nl(self) -> np.ndarray:
         return np.flatnonzero(np.array([a != "identity" for a in self.net.arch.column_activations()]))
 
-    def _tail_rank(self, k, rows, cols, ds):
-        """Perturb weights of kernel k through the low-rank tail.
+    def _tail_rank(self, k, rows, cols, ds, into, dest):
+        """Perturb weights of kernel k through the low-rank tail; frame i goes to into[dest[i]].
 
         Frames that perturb the same column c share every coefficient matrix of the tail, so
         they go through it together, ``rank_batch`` frames a call (padded: one compilation
@@ -136,7 +137,6 @@ class DenseSweeper:
             self._dev = {key: tuple(jnp.asarray(np.ascontiguousarray(v)) for v in (
                 hs[k].T, zs[k + 1].T, hs[k + 1].T, *tiled, kernels[k + 1], after, out.T))}
         fn = _compiled_rank_tail(k, depth, tuple(self.net.arch.column_activations()))
-        res = np.empty((len(ds), self.pixels, 3), np.float32)
         calls = []
         for c in np.unique(cols):
             idx = np.flatnonzero(cols == c)
@@ -147,11 +147,10 @@ class DenseSweeper:
 
         def run(call):
             part, c, r, d = call
-            res[part] = np.asarray(fn(*self._dev[key], c, r, d))[:len(part)]
+            into[dest[part]] = np.asarray(fn(*self._dev[key], c, r, d))[:len(part)]
 
         for f in [pool().submit(run, call) for call in calls]:
             f.result()
-        return res
 
     @property
     def rank_batch(self) -> int:
@@ -298,7 +297,8 @@ def _compiled_rank_tail(k, depth, col_acts):
     rank = 1 + n_nl * layers
 
     def act_col(z, c):
-        return jnp.stack([apply(a, z, jnp, XLA_CPU_ACTIVATIONS) for a in acts])[col_idx[c]]
+        table = XLA_CPU_ACTIVATIONS
+        return jax.lax.switch(col_idx[c], [lambda z, a=a: apply(a, z, jnp, table) for a in acts], z)
 
     def tail_frames(h_k, z_k1, h_k1, z_nl, h_nl, first, after, out0, c, r, d):
         # Pixels last, frames side by side: (features, F·P). z_nl and h_nl come tiled F times:
