@@ -10,7 +10,7 @@ import pytest
 from ferlab import load_genome
 from ferlab.adapt import (FINETUNE, VariantError, as_network, coherence, continual, descriptor,
                           finetune, learning_probe, make_variants,
-                          neighbourhood, plasticity, random_network, render_batch, roughness, summarise)
+                          neighbourhood, plasticity, random_network, roughness, summarise)
 from ferlab.metrics.literature import effective_rank
 from ferlab.adapt.images import mse
 from ferlab.cli import main
@@ -50,9 +50,11 @@ def test_coherence_separates_pictures_from_noise_and_blanks(evolved):
     assert c["similarity"][0] == pytest.approx(1.0)
 
 
-def test_render_batch_equals_each_networks_render(evolved, sgd):
+def test_render_dense_batch_equals_each_networks_render(evolved, sgd):
+    from ferlab.engine import render_dense_batch
+
     stacks = [np.stack([a, b]) for a, b in zip(sgd.kernels, random_network(sgd.arch, 1).kernels)]
-    imgs = render_batch(sgd.arch, stacks, RES, chunk=4)
+    imgs = render_dense_batch(sgd.arch, stacks, RES, chunk=4)
     np.testing.assert_allclose(imgs[0], sgd.render(RES).image, atol=2e-4)
     np.testing.assert_allclose(imgs[1], random_network(sgd.arch, 1).render(RES).image, atol=2e-4)
 

@@ -16,7 +16,7 @@ from ferlab.adapt.continual import ContinualResult, continual, continual_probe, 
 from ferlab.adapt.images import CoherenceRule, coherence, descriptor, roughness
 from ferlab.adapt.learning import FINETUNE, FinetuneResult, finetune, learning_probe, summarise
 from ferlab.adapt.nets import as_network, check_same_arch, random_network
-from ferlab.adapt.neighbourhood import NeighbourhoodResult, neighbourhood, render_batch
+from ferlab.adapt.neighbourhood import NeighbourhoodResult, neighbourhood
 from ferlab.adapt.variants import (GEOMETRIC, PHOTOMETRIC, Variant, VariantError, genome_variant,
                                    make_variants, transfer_variant, transformed_image)
 
@@ -25,6 +25,6 @@ __all__ = [
     "NeighbourhoodResult", "PHOTOMETRIC", "Variant", "VariantError", "as_network",
     "check_same_arch", "coherence", "continual", "continual_probe", "descriptor",
     "finetune", "genome_variant", "learning_probe",
-    "make_variants", "neighbourhood", "plasticity", "random_network", "render_batch",
+    "make_variants", "neighbourhood", "plasticity", "random_network",
     "roughness", "summarise", "transfer_variant", "transformed_image",
 ]

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
 from ferlab.adapt.images import CoherenceRule, coherence, descriptor, diversity
 from ferlab.adapt.nets import as_network
-from ferlab.dense import Arch
+from ferlab.engine import render_dense_batch
 
 RADII = (0.02, 0.05, 0.1, 0.2, 0.5)
 
@@ -45,37 +44,6 @@ class NeighbourhoodResult:
                 for i, r in enumerate(self.radii)]
 
 
-@lru_cache(maxsize=8)
-def _batch_program(arch: Arch):
-    import jax
-    import jax.numpy as jnp
-
-    from ferlab.dense import forward, rgb_from_outputs
-
-    def one(kernels, x):
-        out, _ = forward(arch, kernels, x, jnp)
-        return rgb_from_outputs(out, jnp)
-
-    return jax.jit(jax.vmap(one, in_axes=(0, None)))
-
-
-def render_batch(arch: Arch, kernel_stacks, res: int, chunk: int = 16) -> np.ndarray:
-    """Images (B, res, res, 3) of B networks given as per-kernel stacks [(B, *shape), ...]."""
-    from ferlab.train import grid_inputs
-
-    x = grid_inputs(res)
-    fn = _batch_program(arch)
-    b = len(kernel_stacks[0])
-    out = []
-    for s in range(0, b, chunk):
-        part = [np.asarray(k[s:s + chunk], np.float32) for k in kernel_stacks]
-        n = len(part[0])
-        if n < chunk:  # pad to one shape: one compiled program per architecture
-            part = [np.concatenate([p, np.repeat(p[-1:], chunk - n, axis=0)]) for p in part]
-        out.append(np.asarray(fn(part, x))[:n])
-    return np.concatenate(out).reshape(b, res, res, 3)
-
-
 def neighbourhood(net, radii=RADII, n: int = 32, res: int = 64, seed: int = 0,
                   rule: CoherenceRule = CoherenceRule(),
                   keep: int = 6) -> NeighbourhoodResult:
@@ -94,11 +62,11 @@ def neighbourhood(net, radii=RADII, n: int = 32, res: int = 64, seed: int = 0,
     cuts = np.cumsum([k.size for k in base])[:-1]
     dirs = [[d.reshape(k.shape) for d, k in zip(np.split(filter_normalised(net, seed + i), cuts), base)]
             for i in range(n)]
-    original = render_batch(net.arch, [k[None] for k in base], res)[0]
+    original = render_dense_batch(net.arch, [k[None] for k in base], res)[0]
     frac, div, div_all, sims, cohs, examples = [], [], [], [], [], []
     for r in radii:
         stacks = [np.stack([base[k] + r * d[k] for d in dirs]) for k in range(len(base))]
-        imgs = render_batch(net.arch, stacks, res)
+        imgs = render_dense_batch(net.arch, stacks, res)
         c = coherence(original, imgs, rule)
         desc = descriptor(imgs, rule.grid)
         ok = c["coherent"]

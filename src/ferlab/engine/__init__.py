@@ -6,6 +6,8 @@
 - :mod:`~ferlab.engine.population`: many unrelated or related genomes at once
   (``render_population``: search and the breeding screen; ``render_weight_variants``: one
   genome under many weight vectors, for link sweeps without a compile).
+- :mod:`~ferlab.engine.dense_batch`: many dense networks of one architecture at once
+  (``render_dense_batch``: random-direction sweeps, adaptability neighbourhoods).
 - :mod:`~ferlab.engine.threads`: the render pool and BLAS thread limits.
 
 Dense networks evaluate through :mod:`ferlab.dense`'s one forward pass; :func:`render` takes
@@ -17,6 +19,7 @@ import numpy as np
 
 from ferlab.canvas import as_canvas
 from ferlab.dense import DenseCPPN
+from ferlab.engine.dense_batch import render_dense_batch
 from ferlab.engine.jax_backend import batch_weights_fn, weights_fn
 from ferlab.engine.numpy_backend import Render, render_genome
 from ferlab.engine.plan import Level, Plan, compile_genome
@@ -37,5 +40,6 @@ def render(net: Genome | DenseCPPN, res=256, window=None, dtype=None) -> np.ndar
 
 
 __all__ = ["Level", "Plan", "Render", "STRATEGIES", "batch_weights_fn", "compile_genome",
-           "limit_blas_threads", "render", "render_batch", "render_genome", "render_population",
+           "limit_blas_threads", "render", "render_batch", "render_dense_batch", "render_genome",
+           "render_population",
            "render_weight_variants", "thumbnails", "weights_fn"]

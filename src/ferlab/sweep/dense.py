@@ -198,24 +198,16 @@ class DenseSweeper:
 
     def direction_frames_many(self, directions, offsets) -> np.ndarray:
         """Frames (n_directions, n_offsets, H, W, 3) for flat directions (kernel order)."""
+        from ferlab.engine import render_dense_batch
+
         offsets = np.asarray(offsets, np.float32)
-        fn = _compiled_full(tuple(self.net.arch.spans()))
-        shapes = self.net.arch.kernel_shapes()
-        base = [np.asarray(k, np.float32) for k in self.net.kernels]
-        jobs = [(i, o) for i in range(len(directions)) for o in offsets]
-        step = chunk_size(self.pixels, 3 * self.net.arch.width)
-        out = np.empty((len(jobs),) + self.shape + (3,), np.float32)
-        for a in range(0, len(jobs), step):
-            part = jobs[a:a + step]
-            ks, off = [], 0
-            for k, s in enumerate(shapes):
-                n = s[0] * s[1]
-                d = np.stack([np.asarray(directions[i], np.float32)[off:off + n].reshape(s) * o
-                              for i, o in part])
-                ks.append(base[k][None] + d)
-                off += n
-            out[a:a + len(part)] = np.asarray(fn(self.hs[0], ks)).reshape((len(part),) + self.shape + (3,))
-        return out.reshape((len(directions), len(offsets)) + self.shape + (3,))
+        cuts = np.cumsum([k.size for k in self._np[3]])[:-1]
+        steps = np.stack([np.asarray(d, np.float32) for d in directions])[:, None] * offsets[None, :, None]
+        steps = steps.reshape(-1, steps.shape[-1])  # (direction, offset) pairs, offset fastest
+        stacks = [base[None] + part.reshape((-1,) + base.shape)
+                  for base, part in zip(self._np[3], np.split(steps, cuts, axis=1))]
+        frames = render_dense_batch(self.net.arch, stacks, self.canvas)
+        return frames.reshape((len(directions), len(offsets)) + self.shape + (3,))
 
 
 def _bucket(n: int) -> int:
@@ -318,20 +310,6 @@ def _compiled_rank_tail(k, depth, col_acts):
         return to_rgb(out[0], out[1], out[2], jnp)  # (F, P, 3)
 
     return jax.jit(tail_frames)
-
-
-@lru_cache(maxsize=32)
-def _compiled_full(spans):
-    jax, jnp = load_jax()
-    from ferlab.dense import rgb_from_outputs
-
-    def one(x, kernels):
-        h = x
-        for kern in kernels[:-1]:
-            h = _apply_spans(spans, h @ kern, jnp)
-        return rgb_from_outputs(h @ kernels[-1], jnp)
-
-    return jax.jit(jax.vmap(one, in_axes=(None, 0)))
 
 
 def iter_dense_sweep(net: DenseCPPN, lrcs, offsets=None, res=64, window=None,
