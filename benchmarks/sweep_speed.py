@@ -4,10 +4,12 @@ Targets: the skull genome's 57 links × 5 frames at 256² in ≤ 0.5 s after com
 5,478 weights × 5 frames at 128² in ≤ 60 s on a 2-core machine (issue 4); ``ferlab metrics``
 ≤ 2 s per paper-sized network, the whole command (issue 9); the compare report of a
 paper-sized pair at default settings ≤ 30 s and ≤ 5 MiB (issue 9); ``ferlab sweep skull.zip
--o s.png``, the whole command, ≤ 2 s (issue 10). Prints wall times; the cores may be shared
-with other work, so the load average is printed too.
+-o s.png``, the whole command, ≤ 2 s (issue 10); ``ferlab sweep sgd_skull.npz --all --res 128
+-o frames.npz``, the whole command streamed to disk, ≤ 60 s and ≤ 1.5 GB peak RSS (issue 10);
+the frames file's compression (stored, deflate 1, deflate 6) on a slice. Prints wall times;
+the cores may be shared with other work, so the load average is printed too.
 
-    .venv/bin/python benchmarks/sweep_speed.py [--shared ../shared] [--quick] [--only cli,metrics,report]
+    .venv/bin/python benchmarks/sweep_speed.py [--shared ../shared] [--quick] [--only cli,all,npz,metrics,report,sheets]
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ def main() -> int:
     ap.add_argument("--shared", default=os.environ.get("FERLAB_SHARED", ROOT.parent / "shared"))
     ap.add_argument("--quick", action="store_true", help="SGD sheet on 1/8 of the weights")
     ap.add_argument("--dense-res", type=int, default=128)
-    ap.add_argument("--only", default="cli,sheets,metrics,report", help="comma-separated parts to run")
+    ap.add_argument("--only", default="cli,all,npz,sheets,metrics,report", help="comma-separated parts to run")
     args = ap.parse_args()
     parts = set(args.only.split(","))
     shared = Path(args.shared)
@@ -43,6 +45,10 @@ def main() -> int:
     print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f}")
     if "cli" in parts:
         cli_sweep_speed(shared)
+    if "all" in parts:
+        cli_sweep_all(shared)
+    if "npz" in parts:
+        npz_compression(shared)
     if "metrics" in parts:
         metrics_speed(shared)
     if "report" in parts:
@@ -93,31 +99,84 @@ def main() -> int:
 CLI_SWEEP_BEFORE = (2.38, 2.07, 478)
 
 
-def cli_sweep_speed(shared: Path) -> None:
-    """`ferlab sweep GENOME -o s.png` as a user runs it, under /usr/bin/time -v."""
+def timed_cli(*args: str) -> tuple[float, float, float]:
+    """(wall s, CPU s, peak RSS MiB) of `ferlab ARGS` in a fresh process, under /usr/bin/time -v."""
     import re
     import subprocess
-    import tempfile
 
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "ferlab", *args]
+    err = subprocess.run(cmd, check=True, env=env, capture_output=True, text=True).stderr
+
+    def field(name):
+        return re.search(rf"{name}.*?: (\S+)", err).group(1)
+
+    wall = sum(60 ** i * float(v) for i, v in enumerate(reversed(field("Elapsed").split(":"))))
+    cpu = float(field("User time")) + float(field("System time"))
+    return wall, cpu, int(field("Maximum resident set size")) / 1024
+
+
+def cli_sweep_speed(shared: Path) -> None:
+    """`ferlab sweep GENOME -o s.png` as a user runs it, under /usr/bin/time -v."""
+    import tempfile
+
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "ferlab", "sweep",
-               str(shared / "picbreeder/fer/skull.zip"), "-o", str(Path(tmp) / "s.png")]
-        runs = []
-        for _ in range(3):
-            err = subprocess.run(cmd, check=True, env=env, capture_output=True, text=True).stderr
-
-            def field(name):
-                return re.search(rf"{name}.*?: (\S+)", err).group(1)
-
-            wall = sum(60 ** i * float(v) for i, v in enumerate(reversed(field("Elapsed").split(":"))))
-            cpu = float(field("User time")) + float(field("System time"))
-            runs.append((wall, cpu, int(field("Maximum resident set size")) / 1024))
+        runs = [timed_cli("sweep", str(shared / "picbreeder/fer/skull.zip"), "-o", str(Path(tmp) / "s.png"))
+                for _ in range(3)]
     wall, cpu, rss = min(runs)
     bw, bc, br = CLI_SWEEP_BEFORE
     print(f"ferlab sweep skull.zip -o s.png (57 links x 5 at 64², whole command, best of 3): "
           f"{wall:.2f} s wall, {cpu:.2f} s CPU, {rss:.0f} MiB peak RSS; before: {bw:.1f} s wall, "
           f"{bc:.1f} s CPU, {br:.0f} MiB  [target <= 2 s]")
+
+
+#: `ferlab sweep sgd_skull.npz --all --res 128 -o frames.npz` before issue 10 (the issue's
+#: figures: every frame held in memory, then savez_compressed; loaded machine): wall s, peak GB.
+SWEEP_ALL_BEFORE = ((229, 444), 11)
+
+
+def cli_sweep_all(shared: Path) -> None:
+    """Every weight of the SGD skull at 128², streamed to a .npz, as a user runs it."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=ROOT) as tmp:  # beside the repo: /tmp may be small
+        out = Path(tmp) / "frames.npz"
+        wall, cpu, rss = timed_cli("sweep", str(shared / "reference/sgd_skull.npz"), "--all",
+                                   "--res", "128", "-o", str(out))
+        size = out.stat().st_size / 2**30
+    (lo, hi), gb = SWEEP_ALL_BEFORE
+    print(f"ferlab sweep sgd_skull.npz --all --res 128 -o frames.npz (5,478 weights x 5 frames, whole "
+          f"command): {wall:.1f} s wall, {cpu:.1f} s CPU, {rss / 1024:.2f} GiB peak RSS, file "
+          f"{size:.2f} GiB; before: {lo}-{hi} s, {gb} GB  [target <= 60 s, <= 1.5 GB]")
+
+
+def npz_compression(shared: Path, every: int = 8) -> None:
+    """The frames file stored vs deflated, on every ``every``-th weight of the SGD skull at 128²:
+    the writer's wall and CPU time (frames computed beforehand) and the file size."""
+    import tempfile
+
+    from ferlab.files import load_any
+    from ferlab.io import write_npz
+    from ferlab.sweep import stream
+
+    sgd = load_any(shared / "reference/sgd_skull.npz")
+    st = stream(sgd, flat=list(range(0, sgd.arch.n_params, every)), res=128)
+    frames = np.empty(st.shape, np.float32)
+    for a, chunk in st.chunks:
+        frames[a:a + len(chunk)] = chunk
+    step = 32
+    with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
+        for level, name in ((None, "stored"), (1, "deflate 1"), (6, "deflate 6 (savez_compressed's)")):
+            t, cpu = time.perf_counter(), time.process_time()
+            with write_npz(Path(tmp) / "f.npz", level=level) as npz:
+                with npz.array("frames", frames.shape, np.float32) as w:
+                    for a in range(0, len(frames), step):
+                        w.write(frames[a:a + step])
+            took, cpu = time.perf_counter() - t, time.process_time() - cpu
+            size = (Path(tmp) / "f.npz").stat().st_size
+            print(f"frames file, {name:30s}: {frames.nbytes / 2**20:6.0f} MiB of frames -> "
+                  f"{size / 2**20:6.0f} MiB ({size / frames.nbytes:.0%}) in {took:.1f} s wall, "
+                  f"{cpu:.1f} s CPU ({frames.nbytes / 2**20 / took:.0f} MiB/s)")
 
 
 def metrics_speed(shared: Path) -> None:

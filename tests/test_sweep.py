@@ -310,3 +310,62 @@ def test_cli_sweep_writes_figures_and_fails_cleanly(shared, tmp_path, capsys):
         assert err.startswith("ferlab sweep: error:") and err.count("\n") == 1 and "Traceback" not in err
     assert png.read_bytes() == before
     assert not (tmp_path / "s.gif").exists()
+
+
+def test_streamed_npz_equals_the_in_memory_sheet(sgd_skull, shared, tmp_path, monkeypatch):
+    # Several weights per kernel column, so the low-rank tail batches frames of one column.
+    picks = [(9, r, 3) for r in range(6)] + [(9, 2, 17), (10, 4, 15), (10, 5, 15), (11, 0, 21), (12, 7, 1)]
+    monkeypatch.setattr(S.dense, "RANK_MIN_FRAMES", 0)
+    out = tmp_path / "s.npz"
+    argv = ["sweep", str(shared / "reference/sgd_skull.npz"), "--weights", *[",".join(map(str, t)) for t in picks],
+            "--res", "20", "--count", "3", "--span", "0.8", "-o", str(out)]
+    assert main(argv) == 0
+    sheet = S.sweep_dense(sgd_skull, weights=picks, offsets=S.deltas(0.8, 3), res=20)
+    with np.load(out) as z:
+        assert z.files == ["frames", "deltas", "labels"]
+        assert z["frames"].dtype == np.float32 and z["frames"].shape == (len(picks), 3, 20, 20, 3)
+        np.testing.assert_array_equal(z["frames"], sheet.frames)
+        np.testing.assert_array_equal(z["deltas"], sheet.deltas)
+        assert z["labels"].tolist() == list(sheet.labels)
+    for r in (0, 5, 8):  # and the batched tail is right, not only consistent
+        k, i, j = picks[r]
+        ks = [np.array(x) for x in sgd_skull.kernels]
+        ks[k][i, j] += 0.8
+        np.testing.assert_allclose(sheet.frames[r, 2], sgd_skull.with_kernels(ks).render(20).image, atol=1e-4)
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, MemoryError])
+def test_a_sweep_failing_mid_stream_leaves_no_file_and_keeps_an_old_one(shared, tmp_path, monkeypatch,
+                                                                       failure, capsys):
+    frames = S.DenseSweeper.frames
+
+    def dies_after_one_chunk(self, lrcs, offsets):
+        for n, item in enumerate(frames(self, lrcs, offsets)):
+            if n == 1:
+                raise failure()
+            yield item
+
+    monkeypatch.setattr(S.DenseSweeper, "frames", dies_after_one_chunk)
+    monkeypatch.setattr(S.frames, "CHUNK_FLOATS", 12 * 12 * 3 * 22 * 4 * 2)  # two weights a chunk
+    net = str(shared / "reference/sgd_skull.npz")
+    new, old = tmp_path / "new.npz", tmp_path / "old.npz"
+    old.write_bytes(b"previous frames")
+    for out in (new, old):
+        code = main(["sweep", net, "--flat", "1", "2", "3", "4", "5", "6", "--res", "12", "-o", str(out)])
+        assert code == (130 if failure is KeyboardInterrupt else 2)
+    assert capsys.readouterr().err.count("\n") == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.npz"]
+    assert old.read_bytes() == b"previous frames"
+
+
+def test_the_low_rank_tails_sine_is_sine_in_numpy_and_jax():
+    import jax.numpy as jnp
+
+    from ferlab.activations import apply_fast
+
+    z = np.concatenate([np.linspace(-40, 40, 20001), np.random.default_rng(0).normal(0, 3e3, 20000),
+                        [0.0, np.pi / 2, -np.pi, 1e4]]).astype(np.float32)
+    exact = np.sin(z.astype(np.float64))
+    for got in (apply_fast("sin", z, np), np.asarray(apply_fast("sin", jnp.asarray(z), jnp))):
+        assert got.dtype == np.float32 and np.abs(got - exact).max() < 2.5e-7
+    np.testing.assert_array_equal(apply_fast("gaussian", z, np), 2.0 * np.exp(-z * z) - 1.0)
