@@ -31,6 +31,9 @@ MAX_WEB_OPS = 3 * 10**9
 FRAME_OVERHEAD = 1024
 #: Sweep/metrics frame floats held at once (frames x pixels x 3): 1.5 GiB as float32.
 MAX_FRAME_FLOATS = 3 * 2**27
+#: Frame floats a sweep streamed to disk may write: 16 GiB as float32, three times every
+#: weight of the paper's SGD skull at 128².
+MAX_STREAM_FLOATS = 2**32
 
 
 class CostError(ValueError):
@@ -101,10 +104,12 @@ def check_render(obj, pixels: int, frames: int = 1, features: bool = False, what
                         "or the number of frames")
 
 
-def check_frames(frames: int, pixels: int, what: str = "sweep") -> None:
-    """Raise CostError if ``frames`` RGB frames of ``pixels`` would exceed MAX_FRAME_FLOATS."""
+def check_frames(frames: int, pixels: int, what: str = "sweep", streamed: bool = False) -> None:
+    """Raise CostError if ``frames`` RGB frames of ``pixels`` would exceed MAX_FRAME_FLOATS
+    (held in memory) or MAX_STREAM_FLOATS (``streamed`` to disk)."""
     floats = int(frames) * int(pixels) * 3
-    if floats > MAX_FRAME_FLOATS:
-        raise CostError(f"{what} would hold {frames} frames of {pixels} pixels ({_human(floats)} "
-                        f"floats); the limit is {_human(MAX_FRAME_FLOATS)}: choose fewer weights, "
-                        "frames or a lower resolution")
+    limit = MAX_STREAM_FLOATS if streamed else MAX_FRAME_FLOATS
+    if floats > limit:
+        raise CostError(f"{what} would {'write' if streamed else 'hold'} {frames} frames of {pixels} "
+                        f"pixels ({_human(floats)} floats); the limit is {_human(limit)}: choose "
+                        "fewer weights, frames or a lower resolution")

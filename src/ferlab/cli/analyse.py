@@ -152,8 +152,7 @@ def cmd_sweep(args) -> int:
     net = as_network(obj)
     frames = _sweep_rows(obj, args) * args.count
     streamed = net.kind == "dense" and suffix == ".npz" and args.random is None
-    if not streamed:  # held in memory; a streamed sweep holds one chunk at a time
-        check_frames(frames, args.res * args.res)
+    check_frames(frames, args.res * args.res, streamed=streamed)  # streamed: one chunk held at a time
     if net.kind == "genome":  # dense sweeps propagate changes in low rank: memory bounds them
         check_render(obj, args.res * args.res, frames=frames, what="sweep", engine="gather")
     if streamed:
