@@ -10,7 +10,7 @@ loop program for every kernel (compilation, not arithmetic, dominates there).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -27,13 +27,13 @@ class DenseSweeper:
     """Cached activations of a dense network on one canvas, for fast batched perturbations."""
 
     def __init__(self, net: DenseCPPN, res=64, window=None):
-        jax, jnp = load_jax()
         self.net = net
         self.canvas = as_canvas(res, window)
         self.shape = self.canvas.shape
         from ferlab.dense import rgb_from_outputs
 
-        # One plain numpy pass (eager JAX would compile every op); the cache then moves to JAX.
+        # One plain numpy pass (eager JAX would compile every op); each tail moves what it
+        # needs to JAX when first used.
         x = self.canvas.planes(np.float32).reshape(4, -1).T
         kernels = [np.asarray(k, np.float32) for k in net.kernels]
         spans = net.arch.spans()
@@ -50,11 +50,7 @@ class DenseSweeper:
         out = h @ kernels[-1]
         self.base = rgb_from_outputs(out, np).reshape(self.shape + (3,)).astype(np.float32)
         self._np = (hs, zs, out, kernels)
-        self._dev: dict = {}
-        self.kernels = tuple(jnp.asarray(k) for k in kernels)
-        self.hs = [jnp.asarray(v) for v in hs]
-        self.zs = [None] + [jnp.asarray(v) for v in zs[1:]]
-        self.out = jnp.asarray(out)
+        self._rank_dev: tuple = (None, ())  # (kernel, its low-rank tail's arrays): one at a time
 
     @property
     def pixels(self) -> int:
@@ -117,8 +113,9 @@ class DenseSweeper:
 
         Frames that perturb the same column c share every coefficient matrix of the tail, so
         they go through it together, ``rank_batch`` frames a call (padded: one compilation
-        per kernel); calls for different columns run on the render pool's threads (XLA's
-        element-wise work runs on the calling thread).
+        per kernel). Calls run on the render pool's threads: XLA spreads only its products
+        over the cores, and two threads took the SGD skull's 21,912 frames at 128² from 31 s
+        to 26 s.
         """
         from ferlab.engine.threads import pool
 
@@ -126,17 +123,17 @@ class DenseSweeper:
         hs, zs, out, kernels = self._np
         depth = self.net.arch.depth
         size = self.rank_batch
-        key = ("rank", k)
-        if key not in self._dev:
+        if self._rank_dev[0] != k:
             nl, w = self.nl, self.net.arch.width
             tiled = [np.stack([np.tile(v[l][:, nl].T, (1, size)) for l in range(k + 2, depth + 1)])
                      for v in (zs, hs)]
             out_kernel = np.zeros((w, w), np.float32)
             out_kernel[:, :3] = kernels[-1]
             after = np.stack(kernels[k + 2:-1] + [out_kernel])
-            self._dev = {key: tuple(jnp.asarray(np.ascontiguousarray(v)) for v in (
-                hs[k].T, zs[k + 1].T, hs[k + 1].T, *tiled, kernels[k + 1], after, out.T))}
+            self._rank_dev = (k, tuple(jnp.asarray(np.ascontiguousarray(v)) for v in (
+                hs[k].T, zs[k + 1].T, hs[k + 1].T, *tiled, kernels[k + 1], after, out.T)))
         fn = _compiled_rank_tail(k, depth, tuple(self.net.arch.column_activations()))
+        dev = self._rank_dev[1]
         calls = []
         for c in np.unique(cols):
             idx = np.flatnonzero(cols == c)
@@ -147,7 +144,7 @@ class DenseSweeper:
 
         def run(call):
             part, c, r, d = call
-            into[dest[part]] = np.asarray(fn(*self._dev[key], c, r, d))[:len(part)]
+            into[dest[part]] = np.asarray(fn(*dev, c, r, d))[:len(part)]
 
         for f in [pool().submit(run, call) for call in calls]:
             f.result()
@@ -179,18 +176,20 @@ class DenseSweeper:
         return rgb_from_outputs(outs.reshape(-1, 3), np).reshape(len(ds), -1, 3).astype(np.float32)
 
     def _tail_args(self, k):
-        return (self.hs[k], self.zs[k + 1], self.hs[k + 1], self.zs[k + 2], self.hidden,
-                self.kernels[-1], np.int32(k))
+        hs, zs, kernels, hidden = self._loop_dev
+        return hs[k], zs[k + 1], hs[k + 1], zs[k + 2], hidden, kernels[-1], np.int32(k)
 
-    @property
-    def hidden(self):
-        """Hidden-to-hidden kernels stacked: ``hidden[i - 1]`` is kernel i."""
-        if not hasattr(self, "_hidden"):
-            _, jnp = load_jax()
-            w = self.net.arch.width
-            self._hidden = (jnp.stack(self.kernels[1:-1]) if self.net.arch.depth > 1
-                            else jnp.zeros((1, w, w), jnp.float32))
-        return self._hidden
+    @cached_property
+    def _loop_dev(self):
+        """The loop tail's arrays in JAX: activations, kernels, hidden kernels stacked
+        (``hidden[i - 1]`` is kernel i)."""
+        _, jnp = load_jax()
+        hs, zs, _, kernels = self._np
+        w = self.net.arch.width
+        hidden = (jnp.stack(kernels[1:-1]) if self.net.arch.depth > 1
+                  else jnp.zeros((1, w, w), jnp.float32))
+        return ([jnp.asarray(v) for v in hs], [None] + [jnp.asarray(v) for v in zs[1:]],
+                [jnp.asarray(k) for k in kernels], hidden)
 
     def _tail(self, k, depth):
         return _compiled_tail(depth, tuple(self.net.arch.spans()), tuple(self.acts),
@@ -288,8 +287,9 @@ def _compiled_rank_tail(k, depth, col_acts):
     n_nl, layers, width = len(nl), depth - k - 1, len(col_acts)
     rank = 1 + n_nl * layers
 
+    table = XLA_CPU_ACTIVATIONS
+
     def act_col(z, c):
-        table = XLA_CPU_ACTIVATIONS
         return jax.lax.switch(col_idx[c], [lambda z, a=a: apply(a, z, jnp, table) for a in acts], z)
 
     def tail_frames(h_k, z_k1, h_k1, z_nl, h_nl, first, after, out0, c, r, d):
@@ -303,7 +303,7 @@ def _compiled_rank_tail(k, depth, col_acts):
 
         for j in range(layers):  # hidden layer l = k+2+j, then its kernel after[j]
             z = z_nl[j] + cm[:, nl].T @ big_a
-            new = jnp.concatenate([apply(act, z[a:b], jnp, XLA_CPU_ACTIVATIONS) for act, a, b in runs]) - h_nl[j]
+            new = jnp.concatenate([apply(act, z[a:b], jnp, table) for act, a, b in runs]) - h_nl[j]
             big_a = big_a.at[1 + n_nl * j:1 + n_nl * (j + 1)].set(new)
             cm = ((cm * idmask) @ after[j]).at[1 + n_nl * j:1 + n_nl * (j + 1)].set(after[j][nl])
         out = out0[:, None, :] + (cm[:, :3].T @ big_a).reshape(3, f, p)
