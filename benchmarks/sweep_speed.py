@@ -9,7 +9,8 @@ paper-sized pair at default settings ≤ 30 s and ≤ 5 MiB (issue 9); ``ferlab 
 the frames file's compression (stored, deflate 1, deflate 6) on a slice. Prints wall times;
 the cores may be shared with other work, so the load average is printed too.
 
-    .venv/bin/python benchmarks/sweep_speed.py [--shared ../shared] [--quick] [--only cli,all,npz,metrics,report,sheets]
+    .venv/bin/python benchmarks/sweep_speed.py [--shared ../shared] [--quick]
+        [--only cli,all,npz,metrics,report,sheets]
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ def main() -> int:
     ap.add_argument("--shared", default=os.environ.get("FERLAB_SHARED", ROOT.parent / "shared"))
     ap.add_argument("--quick", action="store_true", help="SGD sheet on 1/8 of the weights")
     ap.add_argument("--dense-res", type=int, default=128)
-    ap.add_argument("--only", default="cli,all,npz,sheets,metrics,report", help="comma-separated parts to run")
+    ap.add_argument("--only", default="cli,all,npz,sheets,metrics,report",
+                    help="comma-separated parts to run")
     args = ap.parse_args()
     parts = set(args.only.split(","))
     shared = Path(args.shared)

@@ -317,8 +317,8 @@ def test_streamed_npz_equals_the_in_memory_sheet(sgd_skull, shared, tmp_path, mo
     picks = [(9, r, 3) for r in range(6)] + [(9, 2, 17), (10, 4, 15), (10, 5, 15), (11, 0, 21), (12, 7, 1)]
     monkeypatch.setattr(S.dense, "RANK_MIN_FRAMES", 0)
     out = tmp_path / "s.npz"
-    argv = ["sweep", str(shared / "reference/sgd_skull.npz"), "--weights", *[",".join(map(str, t)) for t in picks],
-            "--res", "20", "--count", "3", "--span", "0.8", "-o", str(out)]
+    argv = ["sweep", str(shared / "reference/sgd_skull.npz"), "--res", "20", "--count", "3", "--span", "0.8",
+            "-o", str(out), "--weights", *[",".join(map(str, t)) for t in picks]]
     assert main(argv) == 0
     sheet = S.sweep_dense(sgd_skull, weights=picks, offsets=S.deltas(0.8, 3), res=20)
     with np.load(out) as z:

@@ -165,7 +165,8 @@ def cmd_sweep(args) -> int:
         free = shutil.disk_usage(out.parent).free
         if size > free:
             raise CLIError(f"the frames need {size / 2**30:.1f} GiB and {out.parent} has "
-                           f"{free / 2**30:.1f} GiB free: choose fewer weights, frames or a lower resolution")
+                           f"{free / 2**30:.1f} GiB free: choose fewer weights, frames or a "
+                           "lower resolution")
         st = stream(obj, links=_links(args), weights=args.weights, flat=args.flat,
                     all_weights=args.all, offsets=offsets, res=args.res, genome=_genome(args),
                     progress=sys.stderr.isatty())

@@ -11,8 +11,9 @@ each swept weight gives one row of frames with the original image in the middle.
   neuron's incoming weights get a random step of their own size) or a seeded unit vector.
 
 Everything is chunked so memory stays bounded however many frames are asked for; the
-streaming form (:func:`iter_dense_sweep`) lets callers reduce frames
-to statistics without ever holding a full sheet.
+streaming forms (:func:`stream` for a dense sweep with its labels, :func:`iter_dense_sweep`
+for frames alone) let callers write frames to disk or reduce them to statistics without ever
+holding a full sheet.
 
 Modules: ``frames`` (offset grid, sheet), ``select`` (which weights, row names), ``genome``,
 ``dense``, ``directions``.
@@ -69,8 +70,8 @@ def _dense_choice(dense, links, weights, flat, all_weights):
     return weights, all_weights
 
 
-__all__ = ["sweep", "stream", "stream_dense", "DenseStream", "deltas", "SweepSheet", "DenseSweeper", "iter_dense_sweep", "sweep_dense",
-           "strongest_weights",
+__all__ = ["sweep", "stream", "deltas", "SweepSheet", "DenseStream", "DenseSweeper",
+           "iter_dense_sweep", "stream_dense", "sweep_dense", "strongest_weights",
            "sweep_genome", "genome_frames", "random_direction", "filter_normalised",
            "flat_weights", "n_weights", "sweep_direction", "sweep_random", "resolve_links",
            "resolve_weights", "existing_weights", "link_label", "weight_label", "dense_origin"]
