@@ -12,6 +12,7 @@ Members are stored, not deflated, by default: sweep frames deflate to 37 % at le
 from __future__ import annotations
 
 import contextlib
+import io
 import queue
 import threading
 import zipfile
@@ -25,8 +26,6 @@ from ferlab.atomic import atomic_path
 
 
 def _npy_header(shape, dtype) -> bytes:
-    import io
-
     d = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
          "shape": tuple(int(s) for s in shape)}
     buf = io.BytesIO()
