@@ -6,8 +6,8 @@ then its bytes as they are produced; ``np.load`` reads the result like any ``.np
 appears only when complete (:func:`ferlab.atomic.atomic_path`): an error or Ctrl-C leaves no
 file, and an existing one untouched.
 
-Members are stored, not deflated, by default: sweep frames deflate to 37 % at level 1 but at
-74 MB/s on one core, slower than the sweep that makes them (see benchmarks/sweep_speed.py).
+Members are stored, not deflated, by default: float frames deflate only to about a third, and
+at a fraction of the speed the sweep makes them (benchmarks/sweep_speed.py compares).
 """
 from __future__ import annotations
 
