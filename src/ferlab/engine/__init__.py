@@ -41,5 +41,4 @@ def render(net: Genome | DenseCPPN, res=256, window=None, dtype=None) -> np.ndar
 
 __all__ = ["Level", "Plan", "Render", "STRATEGIES", "batch_weights_fn", "compile_genome",
            "limit_blas_threads", "render", "render_batch", "render_dense_batch", "render_genome",
-           "render_population",
-           "render_weight_variants", "thumbnails", "weights_fn"]
+           "render_population", "render_weight_variants", "thumbnails", "weights_fn"]

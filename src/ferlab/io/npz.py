@@ -16,7 +16,6 @@ import io
 import queue
 import threading
 import zipfile
-from math import prod
 from pathlib import Path
 from typing import Iterator
 
@@ -47,7 +46,6 @@ class ArrayStream:
 
     def __init__(self, fh, shape, dtype, ahead: int = 2):
         self.shape, self.dtype = tuple(int(s) for s in shape), np.dtype(dtype)
-        self._row = prod(self.shape[1:]) * self.dtype.itemsize
         self._rows = 0
         self._fh = fh
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, ahead))
@@ -82,10 +80,13 @@ class ArrayStream:
         self._queue.put(memoryview(np.ascontiguousarray(chunk)).cast("B"))
 
     def close(self, ok: bool = True) -> None:
+        """Wait for the writer thread; ``ok`` False (the caller is failing): raise nothing."""
         self._queue.put(None)
         self._thread.join()
+        if not ok:
+            return
         self._check()
-        if ok and self._rows != self.shape[0]:
+        if self._rows != self.shape[0]:
             raise ValueError(f"{self._rows} of the declared {self.shape[0]} rows written")
 
 
