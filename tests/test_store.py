@@ -271,3 +271,29 @@ def test_a_stored_parent_edited_into_a_cycle_is_a_clear_error_and_stores_nothing
         breeder.evolve(sid, st["screen"]["id"], [key], seed=2)
     assert db.execute("SELECT COUNT(*) FROM genomes").fetchone()[0] == n_before
     assert breeder.store.session_state(sid)["screen"]["id"] == st["screen"]["id"]
+
+
+def test_checkpoints_run_off_the_request_and_keep_the_wal_bounded(tmp_path):
+    def breed_session(path, checkpoint_bytes):
+        store = Store(path, checkpoint_bytes=checkpoint_bytes)
+        b = Breeder(store, screen_size=6, thumb_res=48)
+        sid = b.start_scratch(colour=True, seed=1)
+        st = store.session_state(sid)
+        sizes = []
+        for r in range(16):
+            b.evolve(sid, st["screen"]["id"], _keys(st)[:2], seed=r)
+            st = store.session_state(sid)
+            if store._checkpointer is not None:
+                store._checkpointer.join()  # the request itself did not wait for it
+            sizes.append(Path(f"{path}-wal").stat().st_size)
+        store.close()
+        return sizes, sid
+
+    grown, _ = breed_session(tmp_path / "never.db", 2**40)  # the control: nothing checkpointed
+    assert grown == sorted(grown) and grown[-1] > 4 * grown[0]
+    bounded, sid = breed_session(tmp_path / "c.db", grown[0])
+    assert max(bounded) < grown[-1] / 3
+    again = Store(tmp_path / "c.db")
+    assert [h["generation"] for h in again.session_state(sid)["history"]] == list(range(17))
+    assert again._conn().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    again.close()
