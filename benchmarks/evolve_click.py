@@ -94,6 +94,9 @@ def main(argv=None) -> int:
     from ferlab.web.server import settle_garbage_collector
 
     settle_garbage_collector()  # as `ferlab serve` does
+    from ferlab.engine.threads import start_process_worker
+
+    start_process_worker()  # as `ferlab serve` does
     # Warm-up: imports, thread pool, numpy buffers.
     thumbnails(first_screen(15, 0, Innovations(1))[0], 128)
     print(f"Evolve click: 15 children at 128x128, float32 numpy, {os.cpu_count()} CPU(s), "

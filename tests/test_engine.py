@@ -160,16 +160,45 @@ def test_grouped_population_matches_on_random_genomes(gs):
         close_f32(img, render_genome(g, 16).image)
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_grouped_pixel_tiles_join_into_the_same_images(real, threads):
+@pytest.fixture
+def helper_process():
+    from ferlab.engine import threads
+
+    if not threads.start_process_worker():
+        pytest.skip("one core: no helper process")
+    yield threads
+    threads.stop_process_worker()
+
+
+def test_the_helper_process_renders_its_half_of_the_pixels_the_same(real, helper_process):
     from ferlab.engine.population.grouped import render_grouped
 
     real = real[0]
-    whole = render_grouped(real, 48, None, 1, np.float32, tiles=1)
+    whole = render_grouped(real, 48, None, 1, np.float32)
     for dtype in (np.float32, np.uint8):
-        got = render_grouped(real, 48, None, threads, dtype, tiles=3)  # 768-pixel cuts
+        got = render_grouped(real, 48, None, 2, dtype, split=True)
         ref = whole if dtype == np.float32 else (whole * 255).astype(np.uint8)
         assert np.abs(got.astype(np.float64) - ref).max() <= (1e-5 if dtype == np.float32 else 1)
+    # a window and a non-square canvas: the half is cut in pixel order, rows of any width
+    whole = render_grouped(real, (40, 17), (-0.5, 1.0, -1.0, 0.2), 1, np.float32)
+    got = render_grouped(real, (40, 17), (-0.5, 1.0, -1.0, 0.2), 2, np.float32, split=True)
+    assert np.abs(got - whole).max() <= 1e-5
+
+
+def test_a_dead_helper_process_costs_time_not_images(real, helper_process):
+    from ferlab.engine.population.grouped import render_grouped
+
+    real = real[0]
+    whole = render_grouped(real, 48, None, 1, np.float32)
+    worker = helper_process.process_worker()
+    for p in list(worker._processes.values()):
+        p.kill()
+        p.join()
+    got = render_grouped(real, 48, None, 2, np.float32, split=True)
+    assert np.abs(got - whole).max() <= 1e-5
+    assert helper_process.process_worker() is None  # dropped: renders are in-process again
+    got = render_grouped(real, 48, None, 2, np.float32, split=True)
+    assert np.abs(got - whole).max() <= 1e-5
 
 
 def test_population_rejects_bad_input_and_handles_empty():

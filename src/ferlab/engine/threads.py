@@ -1,14 +1,18 @@
-"""The engine's worker threads and BLAS's own: one small pool, BLAS kept to one thread.
+"""The engine's workers: a small thread pool, one helper process, BLAS kept to one thread.
 
-numpy releases the GIL inside each call, so pixel tiles (and PNG encodes) spread over a
-few threads; OpenBLAS's threads meanwhile spin on the many tiny products and double the CPU
-time, so processes that render opt in to :func:`limit_blas_threads`.
+numpy releases the GIL inside each call, so PNG encodes spread over a few threads. A
+population render is hundreds of numpy calls of a few tens of microseconds, and handing the
+GIL over between two threads at that grain cost as much as it saved (1.1x on 2 cores), so its
+pixel tiles go to a helper process instead (:func:`process_worker`). OpenBLAS's threads spin
+on the many tiny products and double the CPU time, so processes that render opt in to
+:func:`limit_blas_threads`.
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Callable
 
 import numpy as np
@@ -18,6 +22,7 @@ THREADS = max(1, min(4, os.cpu_count() or 1))
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
+_process: ProcessPoolExecutor | None = None
 
 
 def pool() -> ThreadPoolExecutor:
@@ -31,6 +36,49 @@ def pool() -> ThreadPoolExecutor:
 
 def submit(fn: Callable, *args) -> Future:
     return pool().submit(fn, *args)
+
+
+def _process_init() -> None:
+    limit_blas_threads(1)
+
+
+def process_worker() -> ProcessPoolExecutor | None:
+    """The helper process if one was started (:func:`start_process_worker`), else None.
+
+    Never started implicitly: a spawned child re-runs the parent's main script, which a
+    user's unguarded script would not survive, and forking a process that already runs
+    threads (JAX's, a server's) can copy a held lock into the child. Long-running apps
+    (``ferlab serve``) start it once; everything else renders in-process.
+    """
+    return _process
+
+
+def start_process_worker() -> bool:
+    """Start the helper process (about a second; spawned, BLAS single-threaded) and wait until
+    it answers; True if one runs. Not on a single core, where it could only slow renders."""
+    global _process
+    if THREADS < 2:
+        return False
+    with _lock:
+        if _process is None:
+            _process = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                           initializer=_process_init)
+        worker = _process
+    try:
+        worker.submit(int).result()
+    except Exception:  # could not start (no /dev/shm, a sandbox): render in-process
+        stop_process_worker()
+        return False
+    return True
+
+
+def stop_process_worker() -> None:
+    """Stop the helper process (also after it broke); renders go back in-process."""
+    global _process
+    with _lock:
+        worker, _process = _process, None
+    if worker is not None:
+        worker.shutdown(wait=False, cancel_futures=True)
 
 
 def limit_blas_threads(n: int = 1) -> bool:

@@ -115,6 +115,9 @@ def run(app, host: str, port: int, log_level: str = "warning",
 
     soft = raise_fd_limit()
     max_connections = max(16, min(max_connections, soft // 2))
+    from ferlab.engine.threads import start_process_worker
+
+    start_process_worker()  # before the first click: a render's second tile goes there
     settle_garbage_collector()
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
                 http=guarded_protocol(header_timeout, max_connections), timeout_keep_alive=5,

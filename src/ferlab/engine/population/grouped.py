@@ -11,6 +11,7 @@ every child has a new structure, and compiling one costs more than rendering it.
 from __future__ import annotations
 
 import threading
+from concurrent.futures.process import BrokenProcessPool
 from typing import Sequence
 
 import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 from ferlab.activations import apply
 from ferlab.canvas import INPUT_LABELS, as_canvas
 from ferlab.colour import to_rgb_inplace
-from ferlab.engine.threads import THREADS, pool
+from ferlab.engine.threads import THREADS, stop_process_worker, process_worker
 from ferlab.genome import COLOUR_OUTPUTS, Genome, GenomeError
 
 #: Most distinct source rows gathered at once, to bound the scratch buffer.
@@ -253,13 +254,12 @@ def _activate(act: str, block: np.ndarray) -> None:
         block[...] = apply(act, block, np)
 
 
-#: Values (rows x pixels) per tile; tiles are spread over the thread pool. A numpy call on a
-#: few thousand values is too short to pay for handing the GIL over (two threads ran no
-#: faster than one below ~10k values a call), so a batch is cut only when its tiles stay
-#: large: the Evolve click (584 rows at 128²) renders in 2 tiles, 21 ms against 26 ms in
-#: 4,096-pixel tiles; 128 genomes at 64² (510 rows) in one, 11.4 ms against 12.1 ms in two
-#: (2 cores, CPU time).
-_TILE_VALUES = 4_000_000
+#: Values (the batch's distinct nodes x pixels) from which the helper process takes half the
+#: pixels, given the compiled steps (~30 KB pickled). The Evolve click (584 rows at 128²) went
+#: from 30 to 20 ms at the median, 52 to 33 ms at p95. Two threads had bought 1.1x (GIL
+#: handovers at this grain), and each process compiling the batch itself was slower (22 ms):
+#: two compiles contend for the cores more than they save.
+_PROCESS_VALUES = 4_000_000
 
 
 def _execute(planes: np.ndarray, n_rows: int, steps) -> np.ndarray:
@@ -273,64 +273,99 @@ def _execute(planes: np.ndarray, n_rows: int, steps) -> np.ndarray:
     return values
 
 
+def _render_tile(planes: np.ndarray, steps, n_rows: int, crow, grow, csel, gsel, n: int,
+                 to_u8: bool, out: np.ndarray | None = None) -> np.ndarray:
+    """One pixel tile of every genome's image: (n, tile pixels, 3), into ``out`` if given.
+
+    Module-level and plain-data in, array out, so the helper process can run it too.
+    """
+    values = _execute(planes, n_rows, steps)
+    tile = planes.shape[1]
+    if out is None:
+        out = np.empty((n, tile, 3), np.uint8 if to_u8 else np.float32)
+    if len(crow):
+        h, s, v = (np.take(values, crow[:, k], axis=0, mode="clip",  # copies: free to overwrite
+                           out=_workspace(f"hsv{k}", (len(crow), tile))) for k in range(3))
+        rgb = to_rgb_inplace(h, s, v, 255.0 if to_u8 else 1.0,  # already within [0, scale]
+                             _workspace("rgb", (3, h.size)).reshape((3,) + h.shape),
+                             _workspace("rgb_tmp", h.shape))
+        for c in range(3):  # per channel: a transposed fancy assignment is ~4x slower
+            out[csel, :, c] = rgb[c]
+    if len(grow):
+        # ink_to_rgb's value, clip(|ink|, 0, 1), broadcast to the three channels.
+        val = np.take(values, grow, axis=0, mode="clip", out=_workspace("ink", (len(grow), tile)))
+        np.abs(val, out=val)
+        np.minimum(val, 1.0, out=val)
+        if to_u8:
+            val *= 255.0
+        for c in range(3):
+            out[gsel, :, c] = val
+    return out
+
+
+class _Batch:
+    """A batch compiled for rendering: its steps and where each genome's outputs are."""
+
+    def __init__(self, genomes: Sequence[Genome], out_dtype):
+        prog = _Program(genomes)
+        order, row, groups = prog.schedule()
+        self.steps = _compile(groups)
+        self.n_rows = len(order)
+        colour = [i for i, c in enumerate(prog.colour) if c]
+        grey = [i for i, c in enumerate(prog.colour) if not c]
+        self.crow = np.array([[row[u] for u in prog.outputs[i]] for i in colour],
+                             dtype=np.intp).reshape(-1, 3)
+        self.grow = np.array([row[prog.outputs[i][0]] for i in grey], dtype=np.intp)
+        # A slice when one kind fills the batch (a breeding screen): no fancy-index copies.
+        self.csel = slice(None) if len(colour) == len(genomes) else colour
+        self.gsel = slice(None) if len(grey) == len(genomes) else grey
+        self.n = len(genomes)
+        self.to_u8 = np.dtype(out_dtype) == np.uint8
+
+    def tile(self, planes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Every genome's pixels for (4, tile) input planes: (n, tile, 3), into ``out`` if given."""
+        return _render_tile(planes, self.steps, self.n_rows, self.crow, self.grow, self.csel,
+                            self.gsel, self.n, self.to_u8, out)
+
+
 def render_grouped(genomes: Sequence[Genome], res, window, threads, out_dtype,
-                   tiles: int | None = None) -> np.ndarray:
+                   split: bool | None = None) -> np.ndarray:
     """Render valid genomes into (B, H, W, 3): float32 RGB in [0, 1], or uint8 bytes truncated
-    like to_bytes. ``threads`` spreads pixel ``tiles`` over the engine's pool (default: one
-    thread per core, and as many tiles as keep each above _TILE_VALUES)."""
+    like to_bytes.
+
+    ``threads`` > 1 (default: one per core) lets the engine's helper process, where one was
+    started (:func:`ferlab.engine.threads.start_process_worker`), run the compiled batch on
+    the second half of the pixels while this thread runs the first. ``split`` None: when the
+    batch holds _PROCESS_VALUES node values (rows x pixels).
+    """
     canvas = as_canvas(res, window)
     shape = (canvas.height, canvas.width)
     out = np.empty((len(genomes),) + shape + (3,), out_dtype)
     if not genomes:
         return out
     pix = canvas.width * canvas.height
-    prog = _Program(genomes)
-    order, row, groups = prog.schedule()
-    steps = _compile(groups)
-    planes = canvas.planes(np.float32).reshape(4, pix)
-    colour = [i for i, c in enumerate(prog.colour) if c]
-    grey = [i for i, c in enumerate(prog.colour) if not c]
-    crow = np.array([[row[u] for u in prog.outputs[i]] for i in colour], dtype=np.intp).reshape(-1, 3)
-    grow = np.array([row[prog.outputs[i][0]] for i in grey], dtype=np.intp)
     flat = out.reshape(len(genomes), pix, 3)
-    to_u8 = out_dtype == np.uint8
-    # A slice when one kind fills the batch (a breeding screen): no fancy-index copies.
-    csel = slice(None) if len(colour) == len(genomes) else colour
-    gsel = slice(None) if len(grey) == len(genomes) else grey
-
-    def part(a: int, b: int) -> None:
-        values = _execute(np.ascontiguousarray(planes[:, a:b]), len(order), steps)
-        if colour:
-            h, s, v = (np.take(values, crow[:, k], axis=0, mode="clip",  # copies: free to overwrite
-                               out=_workspace(f"hsv{k}", (len(crow), b - a))) for k in range(3))
-            rgb = to_rgb_inplace(h, s, v, 255.0 if to_u8 else 1.0,  # already within [0, scale]
-                                 _workspace("rgb", (3, h.size)).reshape((3,) + h.shape),
-                                 _workspace("rgb_tmp", h.shape))
-            for c in range(3):  # per channel: a transposed fancy assignment is ~4x slower
-                flat[csel, a:b, c] = rgb[c]
-        if grey:
-            # ink_to_rgb's value, clip(|ink|, 0, 1), broadcast to the three channels.
-            val = np.take(values, grow, axis=0, mode="clip", out=_workspace("ink", (len(grow), b - a)))
-            np.abs(val, out=val)
-            np.minimum(val, 1.0, out=val)
-            if to_u8:
-                val *= 255.0
-            for c in range(3):
-                flat[gsel, a:b, c] = val
-
-    n_threads = max(1, int(threads or THREADS))
-    if tiles is None:
-        tiles = -(-(len(order) * pix) // _TILE_VALUES) if n_threads > 1 else 1
-    n = max(1, min(int(tiles), pix // 256 or 1))
-    cuts = [pix * k // n for k in range(n + 1)]
-    if n == 1:
-        part(0, pix)
+    batch = _Batch(genomes, out_dtype)
+    planes = canvas.planes(np.float32).reshape(4, pix)
+    worker = process_worker() if max(1, int(threads or THREADS)) > 1 and pix >= 512 else None
+    if split is None:
+        split = batch.n_rows * pix >= _PROCESS_VALUES
+    half = pix // 2
+    sent = None
+    if worker is not None and split:
+        try:
+            sent = worker.submit(_render_tile, np.ascontiguousarray(planes[:, half:]), batch.steps,
+                                 batch.n_rows, batch.crow, batch.grow, batch.csel, batch.gsel,
+                                 batch.n, batch.to_u8)
+        except (BrokenProcessPool, RuntimeError):  # broken, or the interpreter shutting down
+            stop_process_worker()
+    if sent is None:
+        batch.tile(planes, out=flat)
         return out
-
-    def worker(t: int) -> None:
-        for k in range(t, n, n_threads):
-            part(cuts[k], cuts[k + 1])
-
-    for f in [pool().submit(worker, t) for t in range(min(n_threads, n))]:
-        f.result()
+    batch.tile(np.ascontiguousarray(planes[:, :half]), out=flat[:, :half])
+    try:
+        flat[:, half:] = sent.result()
+    except BrokenProcessPool:  # the helper died (killed, out of memory): do it here
+        stop_process_worker()
+        batch.tile(np.ascontiguousarray(planes[:, half:]), out=flat[:, half:])
     return out
