@@ -201,6 +201,43 @@ def test_a_dead_helper_process_costs_time_not_images(real, helper_process):
     assert np.abs(got - whole).max() <= 1e-5
 
 
+def test_a_killed_parent_takes_its_helper_process_with_it(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "serve_like.py"
+    script.write_text(
+        "import time\n"
+        "if __name__ == '__main__':\n"
+        "    from ferlab.engine import threads\n"
+        "    assert threads.start_process_worker()\n"
+        "    print(*threads.process_worker()._processes, flush=True)\n"
+        "    time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        helper = int(parent.stdout.readline())
+        os.kill(helper, 0)  # alive
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(helper, 0)
+        except ProcessLookupError:
+            return
+        try:  # reap it if it happens to be our child (it is not: it was the parent's)
+            os.waitpid(helper, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.1)
+    os.kill(helper, signal.SIGKILL)
+    raise AssertionError("the helper process outlived its killed parent")
+
+
 def test_population_rejects_bad_input_and_handles_empty():
     bad = tiny().with_weights([float("nan")])
     with pytest.raises(GenomeError, match="non-finite"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Callable
 
@@ -38,8 +39,17 @@ def submit(fn: Callable, *args) -> Future:
     return pool().submit(fn, *args)
 
 
-def _process_init() -> None:
+def _process_init(parent: int) -> None:
     limit_blas_threads(1)
+
+    def watch() -> None:
+        # A helper must not outlive its parent: a killed server's helper would otherwise wait
+        # on its task queue forever (it holds that queue's write end itself, so never sees EOF).
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="ferlab-parent-watch", daemon=True).start()
 
 
 def process_worker() -> ProcessPoolExecutor | None:
@@ -54,15 +64,15 @@ def process_worker() -> ProcessPoolExecutor | None:
 
 
 def start_process_worker() -> bool:
-    """Start the helper process (about a second; spawned, BLAS single-threaded) and wait until
-    it answers; True if one runs. Not on a single core, where it could only slow renders."""
+    """Start the helper process (0.2 s; spawned, BLAS single-threaded, gone with its parent)
+    and wait until it answers; True if one runs. Not on a single core, where it could only slow renders."""
     global _process
     if THREADS < 2:
         return False
     with _lock:
         if _process is None:
             _process = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                           initializer=_process_init)
+                                           initializer=_process_init, initargs=(os.getpid(),))
         worker = _process
     try:
         worker.submit(int).result()
