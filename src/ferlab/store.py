@@ -214,6 +214,7 @@ class NewGenome:
     parents: tuple[int, ...] = ()  # genome row ids
     existing: int | None = None  # reuse this stored genome row instead of inserting
     parent_slots: tuple[int, ...] = ()  # earlier items of the same batch that are parents
+    body: str | None = None  # genome_json_text(genome) if the caller made it already
 
 
 #: WAL size past which a committed write hands a checkpoint to a background thread.
@@ -348,7 +349,7 @@ class Store:
             if it.existing is not None:
                 ids.append(it.existing)
                 continue
-            body = genome_json_text(it.genome)
+            body = it.body if it.body is not None else genome_json_text(it.genome)
             cur = db.execute(
                 "INSERT INTO genomes(key, session, body, n_nodes, n_links, thumb, created)"
                 " VALUES(?,?,?,?,?,?,?)",
