@@ -238,6 +238,32 @@ def test_a_killed_parent_takes_its_helper_process_with_it(tmp_path):
     raise AssertionError("the helper process outlived its killed parent")
 
 
+def test_scratch_buffers_pass_between_threads_and_big_ones_are_let_go():
+    import threading
+
+    from ferlab.engine.population.grouped import _Scratch, _workspace
+
+    scratch, seen = _Scratch(keep_bytes=4000), []
+
+    def render(rows):
+        with scratch.use():
+            buf = _workspace("values", (rows, 10))
+            buf[:] = rows  # written through: a real view of the kept buffer
+            seen.append((buf.base if buf.base is not None else buf, float(buf.sum())))
+
+    for rows in (20, 10, 90):  # each on a new thread, one after another
+        t = threading.Thread(target=render, args=(rows,))
+        t.start()
+        t.join()
+    (a, sa), (b, sb), (c, sc) = seen
+    assert (sa, sb, sc) == (4000.0, 1000.0, 81000.0)
+    assert b is a  # the second thread got the first one's warm buffer
+    assert c is not a and c.size >= 900  # grown for 90 rows: 3600 bytes, kept
+    render(200)  # 8000 bytes: over keep_bytes, let go after use
+    with scratch.use():
+        assert _workspace("values", (1, 1)).base.size < 2000
+
+
 def test_population_rejects_bad_input_and_handles_empty():
     bad = tiny().with_weights([float("nan")])
     with pytest.raises(GenomeError, match="non-finite"):

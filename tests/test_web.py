@@ -491,18 +491,23 @@ def test_dense_layer_grid_api(client, shared):
     _error(client.get(f"/api/dense/net:{'Q' * 22}/grid"), 404, "no such network")
 
 
-def test_server_start_freezes_what_is_alive_but_still_collects_new_garbage():
+def test_server_preparation_freezes_start_up_objects_but_still_collects_new_garbage():
     import gc
+    import sys
     import weakref
 
-    from ferlab.web.server import settle_garbage_collector
+    from ferlab.engine import threads
+    from ferlab.web.server import SWITCH_INTERVAL, prepare_server_process
 
     class Node:
         pass
 
+    interval = sys.getswitchinterval()
     try:
-        settle_garbage_collector()
+        prepare_server_process()
         assert gc.get_freeze_count() > 1000  # the imported modules' objects
+        assert sys.getswitchinterval() == SWITCH_INTERVAL
+        assert threads.process_worker() is not None or threads.THREADS < 2
         a, b = Node(), Node()
         a.other, b.other = b, a  # a cycle: only the collector frees it
         gone = weakref.ref(a)
@@ -511,3 +516,5 @@ def test_server_start_freezes_what_is_alive_but_still_collects_new_garbage():
         assert gone() is None
     finally:
         gc.unfreeze()
+        sys.setswitchinterval(interval)
+        threads.stop_process_worker()

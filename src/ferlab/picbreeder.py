@@ -366,6 +366,11 @@ def genome_json_text(genome: Genome) -> str:
     return text[:-2] + ",".join([_link_text(l) for l in genome.links]) + "]}"
 
 
+def genome_json_texts(genomes) -> list[str]:
+    """:func:`genome_json_text` of each genome (one call: what a helper process is handed)."""
+    return [genome_json_text(g) for g in genomes]
+
+
 def genome_from_json(data) -> Genome:
     """Inverse of :func:`genome_to_json`; accepts bytes, str or an already-parsed dict."""
     if isinstance(data, (bytes, str)):

@@ -6,16 +6,15 @@ transaction; if the session moved in between (another tab clicked too), it recom
 from __future__ import annotations
 
 import secrets
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Sequence
 
 from ferlab.evolve import Innovations, breed, first_screen, max_branch, rebranch
 from ferlab.genome import Genome, GenomeError
 from ferlab.store import Conflict, NewGenome, Store, StoreError
-from ferlab.engine import thumbnails
-from ferlab.engine.threads import submit
-from ferlab.io import encode_png
-from ferlab.picbreeder import genome_json_text
+from ferlab.engine.threads import process_worker, stop_process_worker
+from ferlab.picbreeder import genome_json_texts
 from ferlab.web.imaging import thumbnail_pngs
 
 SCREEN_SIZE = 15
@@ -36,6 +35,15 @@ def check_breedable(genome: Genome) -> Genome:
         raise GenomeError(f"genome has {len(genome.nodes)} nodes and {len(genome.links)} links; "
                           f"breeding takes at most {MAX_BREED_NODES} and {MAX_BREED_LINKS}")
     return genome
+
+
+def _result(future):
+    """A helper process's answer, or None if the helper broke (then it is dropped)."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        stop_process_worker()
+        return None
 
 
 @dataclass
@@ -108,12 +116,15 @@ class Breeder:
             kids, innov = breed([g for _, g in parents], self.screen_size - len(kept), seed, innov, strength)
             # Children of valid parents are valid by construction (the operators' property
             # tests): checking fifteen 100-node children again cost 7 ms of a 50 ms click.
-            imgs = thumbnails(kids, self.thumb_res, validate=False)
-            # The PNGs (zlib, which releases the GIL) on the engine's pool while this thread
-            # writes the children's JSON (pure Python): 6 ms one after the other.
-            pngs = submit(lambda: [encode_png(im) for im in imgs])  # no nested pool work
-            bodies = [genome_json_text(g) for g in kids]
-            thumbs = pngs.result()
+            # The children's JSON (6 ms of pure Python) is written by the engine's helper
+            # process, where one runs, while this thread compiles their render; the helper is
+            # free again before the render hands it half the pixels.
+            helper = process_worker()
+            texts = helper.submit(genome_json_texts, kids) if helper is not None else None
+            thumbs = thumbnail_pngs(kids, self.thumb_res, validate=False)
+            bodies = _result(texts) if texts is not None else None
+            if bodies is None:
+                bodies = genome_json_texts(kids)
             row_of = {g.id: rid for rid, g in parents if g.id is not None}
             items = [NewGenome(g, b"", existing=rid) for rid, g in kept]
             for g, t, body in zip(kids, thumbs, bodies):
