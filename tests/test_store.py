@@ -297,3 +297,27 @@ def test_checkpoints_run_off_the_request_and_keep_the_wal_bounded(tmp_path):
     assert [h["generation"] for h in again.session_state(sid)["history"]] == list(range(17))
     assert again._conn().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
     again.close()
+
+
+def test_children_stored_through_the_helper_process_are_stored_exactly_as_without(tmp_path):
+    from ferlab.engine import threads
+
+    def bodies(path):
+        store = Store(path)
+        b = Breeder(store, screen_size=6, thumb_res=64)
+        sid = b.start_scratch(colour=True, seed=1)
+        st = store.session_state(sid)
+        b.evolve(sid, st["screen"]["id"], _keys(st)[:2], seed=5)
+        keys = _keys(store.session_state(sid))
+        out = [(store.genome_row(k)["body"], store.thumb(k)) for k in keys]
+        store.close()
+        return out
+
+    alone = bodies(tmp_path / "a.db")
+    if not threads.start_process_worker():
+        pytest.skip("one core: no helper process")
+    try:
+        helped = bodies(tmp_path / "b.db")
+    finally:
+        threads.stop_process_worker()
+    assert helped == alone and len(alone) == 6
