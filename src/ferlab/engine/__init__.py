@@ -8,7 +8,8 @@
   genome under many weight vectors, for link sweeps without a compile).
 - :mod:`~ferlab.engine.dense_batch`: many dense networks of one architecture at once
   (``render_dense_batch``: random-direction sweeps, adaptability neighbourhoods).
-- :mod:`~ferlab.engine.threads`: the render pool and BLAS thread limits.
+- :mod:`~ferlab.engine.threads`: the thread pool, the helper process (started by long-running
+  apps: half the pixels of big population renders) and BLAS thread limits.
 
 Dense networks evaluate through :mod:`ferlab.dense`'s one forward pass; :func:`render` takes
 either kind. Every backend gives the same image to 1e-5 (``tests/test_engine.py``).

@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
 
 import numpy as np
@@ -89,6 +90,33 @@ def stop_process_worker() -> None:
         worker, _process = _process, None
     if worker is not None:
         worker.shutdown(wait=False, cancel_futures=True)
+
+
+def helper_submit(fn: Callable, *args) -> Future | None:
+    """``fn(*args)`` on the helper process, or None where none runs (or it broke): the caller
+    then does the work itself. ``fn`` and the arguments must pickle."""
+    worker = _process
+    if worker is None:
+        return None
+    try:
+        return worker.submit(fn, *args)
+    except (BrokenProcessPool, RuntimeError):  # broken, or the interpreter shutting down
+        stop_process_worker()
+        return None
+
+
+def helper_result(future: Future):
+    """A :func:`helper_submit` future's value, or :data:`HELPER_LOST` if the helper died
+    (killed, out of memory) before answering; it is then dropped."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        stop_process_worker()
+        return HELPER_LOST
+
+
+#: What :func:`helper_result` gives when the helper died: the caller does the work itself.
+HELPER_LOST = object()
 
 
 def limit_blas_threads(n: int = 1) -> bool:

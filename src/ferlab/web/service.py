@@ -6,15 +6,14 @@ transaction; if the session moved in between (another tab clicked too), it recom
 from __future__ import annotations
 
 import secrets
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Sequence
 
+from ferlab.engine.threads import HELPER_LOST, helper_result, helper_submit
 from ferlab.evolve import Innovations, breed, first_screen, max_branch, rebranch
 from ferlab.genome import Genome, GenomeError
-from ferlab.store import Conflict, NewGenome, Store, StoreError
-from ferlab.engine.threads import process_worker, stop_process_worker
 from ferlab.picbreeder import genome_json_texts
+from ferlab.store import Conflict, NewGenome, Store, StoreError
 from ferlab.web.imaging import thumbnail_pngs
 
 SCREEN_SIZE = 15
@@ -35,15 +34,6 @@ def check_breedable(genome: Genome) -> Genome:
         raise GenomeError(f"genome has {len(genome.nodes)} nodes and {len(genome.links)} links; "
                           f"breeding takes at most {MAX_BREED_NODES} and {MAX_BREED_LINKS}")
     return genome
-
-
-def _result(future):
-    """A helper process's answer, or None if the helper broke (then it is dropped)."""
-    try:
-        return future.result()
-    except BrokenProcessPool:
-        stop_process_worker()
-        return None
 
 
 @dataclass
@@ -119,11 +109,10 @@ class Breeder:
             # The children's JSON (6 ms of pure Python) is written by the engine's helper
             # process, where one runs, while this thread compiles their render; the helper is
             # free again before the render hands it half the pixels.
-            helper = process_worker()
-            texts = helper.submit(genome_json_texts, kids) if helper is not None else None
+            texts = helper_submit(genome_json_texts, kids)
             thumbs = thumbnail_pngs(kids, self.thumb_res, validate=False)
-            bodies = _result(texts) if texts is not None else None
-            if bodies is None:
+            bodies = HELPER_LOST if texts is None else helper_result(texts)
+            if bodies is HELPER_LOST:
                 bodies = genome_json_texts(kids)
             row_of = {g.id: rid for rid, g in parents if g.id is not None}
             items = [NewGenome(g, b"", existing=rid) for rid, g in kept]

@@ -11,7 +11,6 @@ every child has a new structure, and compiling one costs more than rendering it.
 from __future__ import annotations
 
 import threading
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
@@ -20,7 +19,7 @@ import numpy as np
 from ferlab.activations import apply
 from ferlab.canvas import INPUT_LABELS, as_canvas
 from ferlab.colour import to_rgb_inplace
-from ferlab.engine.threads import THREADS, stop_process_worker, process_worker
+from ferlab.engine.threads import HELPER_LOST, THREADS, helper_result, helper_submit
 from ferlab.genome import COLOUR_OUTPUTS, Genome, GenomeError
 
 #: Most distinct source rows gathered at once, to bound the scratch buffer.
@@ -296,10 +295,10 @@ def _activate(act: str, block: np.ndarray) -> None:
 
 
 #: Values (the batch's distinct nodes x pixels) from which the helper process takes half the
-#: pixels, given the compiled steps (~30 KB pickled). The Evolve click (584 rows at 128²) went
-#: from 30 to 20 ms at the median, 52 to 33 ms at p95. Two threads had bought 1.1x (GIL
-#: handovers at this grain), and each process compiling the batch itself was slower (22 ms):
-#: two compiles contend for the cores more than they save.
+#: pixels, given the compiled steps (~30 KB pickled). The Evolve click's render (584 rows at
+#: 128²) went from 35 to 26 ms at the median; two threads had bought 1.1x (GIL handovers at
+#: this grain), and each process compiling the batch itself was slower than sending the
+#: steps. 128 genomes at 64² (510 rows, 2M values) lose: 16 ms split against 12 whole.
 _PROCESS_VALUES = 4_000_000
 
 
@@ -393,25 +392,21 @@ def render_grouped(genomes: Sequence[Genome], res, window, threads, out_dtype,
     flat = out.reshape(len(genomes), pix, 3)
     batch = _Batch(genomes, out_dtype)
     planes = canvas.planes(np.float32).reshape(4, pix)
-    worker = process_worker() if max(1, int(threads or THREADS)) > 1 and pix >= 512 else None
     if split is None:
         split = batch.n_rows * pix >= _PROCESS_VALUES
     half = pix // 2
     sent = None
-    if worker is not None and split:
-        try:
-            sent = worker.submit(_render_tile, np.ascontiguousarray(planes[:, half:]), batch.steps,
-                                 batch.n_rows, batch.crow, batch.grow, batch.csel, batch.gsel,
-                                 batch.n, batch.to_u8)
-        except (BrokenProcessPool, RuntimeError):  # broken, or the interpreter shutting down
-            stop_process_worker()
+    if split and max(1, int(threads or THREADS)) > 1 and pix >= 512:
+        sent = helper_submit(_render_tile, np.ascontiguousarray(planes[:, half:]), batch.steps,
+                             batch.n_rows, batch.crow, batch.grow, batch.csel, batch.gsel,
+                             batch.n, batch.to_u8)
     if sent is None:
         batch.tile(planes, out=flat)
         return out
     batch.tile(np.ascontiguousarray(planes[:, :half]), out=flat[:, :half])
-    try:
-        flat[:, half:] = sent.result()
-    except BrokenProcessPool:  # the helper died (killed, out of memory): do it here
-        stop_process_worker()
+    rest = helper_result(sent)
+    if rest is HELPER_LOST:
         batch.tile(np.ascontiguousarray(planes[:, half:]), out=flat[:, half:])
+    else:
+        flat[:, half:] = rest
     return out
