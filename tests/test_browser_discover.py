@@ -46,7 +46,9 @@ def test_discover_explore_and_breed(tmp_path):
 
         # Explore the elite: the explorer draws its graph.
         page.click("[data-testid=explore-elite]")
-        page.wait_for_url(f"**/#/explore/{key}")
+        # The app may add its breeding session (?s=...) to the URL as the page loads: match
+        # the route, not the whole URL (a glob missed it whenever that came first).
+        page.wait_for_url(lambda url: url.endswith(f"#/explore/{key}"))
         n_nodes = len(server.get(f"/api/genomes/{key}/graph")["nodes"])
         page.wait_for_function(f"document.querySelectorAll('#graph .node').length === {n_nodes}",
                                timeout=20000)
