@@ -105,18 +105,16 @@ def helper_submit(fn: Callable, *args) -> Future | None:
         return None
 
 
-def helper_result(future: Future):
-    """A :func:`helper_submit` future's value, or :data:`HELPER_LOST` if the helper died
-    (killed, out of memory) before answering; it is then dropped."""
+def helper_result(future: Future | None, fallback: Callable[[], object]):
+    """A :func:`helper_submit` future's value; ``fallback()`` where there was none, or where
+    the helper died (killed, out of memory) before answering: it is then dropped."""
+    if future is None:
+        return fallback()
     try:
         return future.result()
     except BrokenProcessPool:
         stop_process_worker()
-        return HELPER_LOST
-
-
-#: What :func:`helper_result` gives when the helper died: the caller does the work itself.
-HELPER_LOST = object()
+        return fallback()
 
 
 def limit_blas_threads(n: int = 1) -> bool:

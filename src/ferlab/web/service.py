@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Sequence
 
-from ferlab.engine.threads import HELPER_LOST, helper_result, helper_submit
+from ferlab.engine.threads import helper_result, helper_submit
 from ferlab.evolve import Innovations, breed, first_screen, max_branch, rebranch
 from ferlab.genome import Genome, GenomeError
 from ferlab.picbreeder import genome_json_texts
@@ -111,9 +111,7 @@ class Breeder:
             # free again before the render hands it half the pixels.
             texts = helper_submit(genome_json_texts, kids)
             thumbs = thumbnail_pngs(kids, self.thumb_res, validate=False)
-            bodies = HELPER_LOST if texts is None else helper_result(texts)
-            if bodies is HELPER_LOST:
-                bodies = genome_json_texts(kids)
+            bodies = helper_result(texts, lambda: genome_json_texts(kids))
             row_of = {g.id: rid for rid, g in parents if g.id is not None}
             items = [NewGenome(g, b"", existing=rid) for rid, g in kept]
             for g, t, body in zip(kids, thumbs, bodies):

@@ -19,7 +19,7 @@ import numpy as np
 from ferlab.activations import apply
 from ferlab.canvas import INPUT_LABELS, as_canvas
 from ferlab.colour import to_rgb_inplace
-from ferlab.engine.threads import HELPER_LOST, THREADS, helper_result, helper_submit
+from ferlab.engine.threads import THREADS, helper_result, helper_submit
 from ferlab.genome import COLOUR_OUTPUTS, Genome, GenomeError
 
 #: Most distinct source rows gathered at once, to bound the scratch buffer.
@@ -313,41 +313,6 @@ def _execute(planes: np.ndarray, n_rows: int, steps) -> np.ndarray:
     return values
 
 
-def _render_tile(planes: np.ndarray, steps, n_rows: int, crow, grow, csel, gsel, n: int,
-                 to_u8: bool, out: np.ndarray | None = None) -> np.ndarray:
-    """One pixel tile of every genome's image: (n, tile pixels, 3), into ``out`` if given.
-
-    Module-level and plain-data in, array out, so the helper process can run it too.
-    """
-    with _SCRATCH.use():
-        return _fill_tile(planes, steps, n_rows, crow, grow, csel, gsel, n, to_u8, out)
-
-
-def _fill_tile(planes, steps, n_rows, crow, grow, csel, gsel, n, to_u8, out):
-    values = _execute(planes, n_rows, steps)
-    tile = planes.shape[1]
-    if out is None:
-        out = np.empty((n, tile, 3), np.uint8 if to_u8 else np.float32)
-    if len(crow):
-        h, s, v = (np.take(values, crow[:, k], axis=0, mode="clip",  # copies: free to overwrite
-                           out=_workspace(f"hsv{k}", (len(crow), tile))) for k in range(3))
-        rgb = to_rgb_inplace(h, s, v, 255.0 if to_u8 else 1.0,  # already within [0, scale]
-                             _workspace("rgb", (3, h.size)).reshape((3,) + h.shape),
-                             _workspace("rgb_tmp", h.shape))
-        for c in range(3):  # per channel: a transposed fancy assignment is ~4x slower
-            out[csel, :, c] = rgb[c]
-    if len(grow):
-        # ink_to_rgb's value, clip(|ink|, 0, 1), broadcast to the three channels.
-        val = np.take(values, grow, axis=0, mode="clip", out=_workspace("ink", (len(grow), tile)))
-        np.abs(val, out=val)
-        np.minimum(val, 1.0, out=val)
-        if to_u8:
-            val *= 255.0
-        for c in range(3):
-            out[gsel, :, c] = val
-    return out
-
-
 class _Batch:
     """A batch compiled for rendering: its steps and where each genome's outputs are."""
 
@@ -368,9 +333,34 @@ class _Batch:
         self.to_u8 = np.dtype(out_dtype) == np.uint8
 
     def tile(self, planes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Every genome's pixels for (4, tile) input planes: (n, tile, 3), into ``out`` if given."""
-        return _render_tile(planes, self.steps, self.n_rows, self.crow, self.grow, self.csel,
-                            self.gsel, self.n, self.to_u8, out)
+        """Every genome's pixels for (4, tile) input planes: (n, tile, 3), into ``out`` if given.
+
+        Plain data in and out, so the helper process runs it too (the batch pickles whole).
+        """
+        with _SCRATCH.use():
+            values = _execute(planes, self.n_rows, self.steps)
+            tile = planes.shape[1]
+            if out is None:
+                out = np.empty((self.n, tile, 3), np.uint8 if self.to_u8 else np.float32)
+            crow, grow = self.crow, self.grow
+            if len(crow):
+                h, s, v = (np.take(values, crow[:, k], axis=0, mode="clip",  # copies: free to overwrite
+                                   out=_workspace(f"hsv{k}", (len(crow), tile))) for k in range(3))
+                rgb = to_rgb_inplace(h, s, v, 255.0 if self.to_u8 else 1.0,  # already in [0, scale]
+                                     _workspace("rgb", (3, h.size)).reshape((3,) + h.shape),
+                                     _workspace("rgb_tmp", h.shape))
+                for c in range(3):  # per channel: a transposed fancy assignment is ~4x slower
+                    out[self.csel, :, c] = rgb[c]
+            if len(grow):
+                # ink_to_rgb's value, clip(|ink|, 0, 1), broadcast to the three channels.
+                val = np.take(values, grow, axis=0, mode="clip", out=_workspace("ink", (len(grow), tile)))
+                np.abs(val, out=val)
+                np.minimum(val, 1.0, out=val)
+                if self.to_u8:
+                    val *= 255.0
+                for c in range(3):
+                    out[self.gsel, :, c] = val
+            return out
 
 
 def render_grouped(genomes: Sequence[Genome], res, window, threads, out_dtype,
@@ -395,18 +385,13 @@ def render_grouped(genomes: Sequence[Genome], res, window, threads, out_dtype,
     if split is None:
         split = batch.n_rows * pix >= _PROCESS_VALUES
     half = pix // 2
-    sent = None
+    sent = second = None
     if split and max(1, int(threads or THREADS)) > 1 and pix >= 512:
-        sent = helper_submit(_render_tile, np.ascontiguousarray(planes[:, half:]), batch.steps,
-                             batch.n_rows, batch.crow, batch.grow, batch.csel, batch.gsel,
-                             batch.n, batch.to_u8)
+        second = np.ascontiguousarray(planes[:, half:])
+        sent = helper_submit(batch.tile, second)
     if sent is None:
         batch.tile(planes, out=flat)
         return out
     batch.tile(np.ascontiguousarray(planes[:, :half]), out=flat[:, :half])
-    rest = helper_result(sent)
-    if rest is HELPER_LOST:
-        batch.tile(np.ascontiguousarray(planes[:, half:]), out=flat[:, half:])
-    else:
-        flat[:, half:] = rest
+    flat[:, half:] = helper_result(sent, lambda: batch.tile(second))
     return out
